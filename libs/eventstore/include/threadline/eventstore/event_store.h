@@ -1,0 +1,153 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "threadline/common/clock.h"
+#include "threadline/common/strong_type.h"
+#include "threadline/v1/envelope.pb.h"
+
+namespace threadline::eventstore {
+
+struct Options {
+  // Directory of the RocksDB database; created if missing.
+  std::string path;
+  // fsync the write-ahead log before an append is acknowledged. Appends that
+  // arrive together share one fsync (group commit). Default: true. Turning it
+  // off keeps data across a process crash (kill -9) but not a machine crash.
+  bool sync = true;
+  // Clock for recorded_at. Default: the real clock.
+  const Clock* clock = nullptr;
+};
+
+// A stored event with its place in the global sequence.
+struct StoredEvent {
+  GlobalPosition position;
+  v1::EventEnvelope envelope;
+};
+
+// A (consumer, topic, partition) -> next offset to read, stored atomically
+// with the events a consumer's reaction appended.
+struct ConsumerOffset {
+  std::string consumer;
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;
+};
+
+// A value (a phone number, an e-mail) that at most one owner may hold in an
+// index; appends that claim a value held by another owner fail with
+// ALREADY_EXISTS naming the holder.
+struct UniqueClaim {
+  std::string index;  // "phone", "email"
+  std::string value;
+  std::string owner;  // e.g. the customer id
+};
+
+struct AppendRequest {
+  // The aggregate's stream, e.g. "customer-cus_0190...".
+  std::string stream;
+  // Version the caller saw (0 = the stream must not exist yet). Unset: any.
+  std::optional<StreamVersion> expected_version;
+  // Events to append. The store fills version, recorded_at and
+  // global_position; the caller fills everything else.
+  std::vector<v1::EventEnvelope> events;
+  // Idempotency: when set, a later append with the same key returns this
+  // append's result (and the stored response) without appending anything.
+  std::string idempotency_key;
+  // Fingerprint of the request that produced the events; a replay with the
+  // same key but another fingerprint is INVALID_ARGUMENT.
+  std::string request_fingerprint;
+  // Opaque bytes (the serialized gRPC response) returned to replays.
+  std::string response;
+  std::vector<UniqueClaim> claims;
+  std::vector<ConsumerOffset> offsets;
+};
+
+struct AppendResult {
+  StreamVersion version;  // stream version after the append
+  std::vector<std::string> event_ids;
+  std::string response;   // the stored response (the first one, on replay)
+  bool replayed = false;  // true: the idempotency key was already used
+};
+
+// The first answer recorded under an idempotency key.
+struct IdempotentRecord {
+  std::string request_fingerprint;
+  AppendResult result;
+};
+
+// Event store on RocksDB: per-aggregate streams with optimistic concurrency,
+// a gap-free global sequence (the outbox), idempotency keys, unique claims,
+// snapshots and consumer offsets, each append in one WriteBatch.
+//
+// Thread-safe. Concurrent appends are grouped into one write and one fsync
+// (group commit) by whichever caller arrives first. Owns the database;
+// destroy after every reader and the outbox relay have stopped.
+class EventStore {
+ public:
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<EventStore>> Open(const Options& options);
+  virtual ~EventStore() = default;
+
+  // Appends atomically. Errors: ABORTED when expected_version is stale;
+  // ALREADY_EXISTS when a claim is held by another owner; INVALID_ARGUMENT
+  // when the idempotency key was used for a different request.
+  [[nodiscard]] virtual absl::StatusOr<AppendResult> Append(AppendRequest request) = 0;
+
+  // The first answer for an idempotency key, if any.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<IdempotentRecord>> FindIdempotent(
+      const std::string& key) = 0;
+
+  // Events of `stream` with version > after, in order. max=0: all.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<v1::EventEnvelope>> ReadStream(
+      const std::string& stream, StreamVersion after = StreamVersion(0), size_t max = 0) = 0;
+
+  // Current version of `stream` (0 if it has no events).
+  [[nodiscard]] virtual absl::StatusOr<StreamVersion> StreamHead(const std::string& stream) = 0;
+
+  // Events with position > after, in global order, at most `max`.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<StoredEvent>> ReadAll(GlobalPosition after,
+                                                                         size_t max) = 0;
+  // Position of the last appended event (0 when empty).
+  virtual GlobalPosition LastPosition() const = 0;
+
+  // Who holds `value` in `index`, if anyone.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>> FindClaim(
+      const std::string& index, const std::string& value) = 0;
+  // Every (value, owner) in `index` whose value starts with `prefix`.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  ScanClaims(const std::string& index, const std::string& prefix, size_t max) = 0;
+
+  // Snapshots: an aggregate's state serialized at a version.
+  [[nodiscard]] virtual absl::Status SaveSnapshot(const std::string& stream,
+                                                  StreamVersion version,
+                                                  const std::string& state) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::optional<std::pair<StreamVersion, std::string>>>
+  LoadSnapshot(const std::string& stream) = 0;
+
+  // Outbox cursor: every event up to this position is published.
+  [[nodiscard]] virtual absl::StatusOr<GlobalPosition> OutboxCursor(const std::string& name) = 0;
+  [[nodiscard]] virtual absl::Status SetOutboxCursor(const std::string& name,
+                                                     GlobalPosition position) = 0;
+
+  // Consumer offsets stored by Append(); 0 for partitions never consumed.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<ConsumerOffset>> LoadOffsets(
+      const std::string& consumer) = 0;
+
+  // Registers a callback run (on the appending thread, outside locks) after
+  // each committed append; the outbox relay uses it to wake up.
+  virtual void OnAppend(std::function<void(GlobalPosition last)> listener) = 0;
+
+  // A checksum over every key and value in the store, to prove that a
+  // rejected request changed nothing.
+  [[nodiscard]] virtual absl::StatusOr<uint64_t> Checksum() = 0;
+};
+
+}  // namespace threadline::eventstore

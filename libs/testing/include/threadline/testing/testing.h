@@ -1,0 +1,53 @@
+#pragma once
+
+// Test helpers shared by every test in the project: status assertions,
+// waiting on a condition with a deadline (never a fixed sleep), and
+// temporary directories that clean up after themselves.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace threadline::testing {
+
+inline const absl::Status& AsStatus(const absl::Status& s) { return s; }
+template <typename T>
+const absl::Status& AsStatus(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+
+// Polls `condition` until it is true or `timeout` passes. Returns whether it
+// became true. The poll interval is short and grows; no test should depend
+// on it.
+bool WaitFor(const std::function<bool()>& condition,
+             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// A fresh directory under the system temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreePort();
+
+}  // namespace threadline::testing
+
+#define EXPECT_OK(expr) EXPECT_TRUE(::threadline::testing::AsStatus(expr).ok()) \
+    << ::threadline::testing::AsStatus(expr)
+#define ASSERT_OK(expr) ASSERT_TRUE(::threadline::testing::AsStatus(expr).ok()) \
+    << ::threadline::testing::AsStatus(expr)
