@@ -1,0 +1,563 @@
+#include "threadline/eventstore/event_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+
+#include "encoding.h"
+#include "threadline/common/log.h"
+#include "threadline/common/status.h"
+
+namespace threadline::eventstore {
+namespace {
+
+using internal::Fixed64Key;
+using internal::GetFixed32BE;
+using internal::GetFixed64BE;
+using internal::GetString;
+using internal::PutFixed32BE;
+using internal::PutFixed64BE;
+using internal::PutString;
+
+// Column families. "log" holds the envelopes by global position (the outbox
+// reads it in order); "streams" maps (stream, version) to a position.
+enum Cf : size_t { kDefault = 0, kLog, kStreams, kIdempotency, kClaims, kSnapshots, kCfCount };
+const char* const kCfNames[kCfCount] = {"default", "log",    "streams",
+                                        "idempotency", "claims", "snapshots"};
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = std::string(what) + ": " + s.ToString();
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
+    return absl::UnavailableError(msg);
+  }
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  return absl::InternalError(msg);
+}
+
+std::string StreamKey(std::string_view stream, uint64_t version) {
+  std::string k(stream);
+  k.push_back('\0');
+  PutFixed64BE(k, version);
+  return k;
+}
+
+std::string ClaimKey(std::string_view index, std::string_view value) {
+  std::string k(index);
+  k.push_back('\0');
+  k.append(value);
+  return k;
+}
+
+std::string OffsetPrefix(std::string_view consumer) {
+  std::string k = "offset/";
+  k.append(consumer);
+  k.push_back('\0');
+  return k;
+}
+
+std::string OffsetKey(const ConsumerOffset& o) {
+  std::string k = OffsetPrefix(o.consumer);
+  k.append(o.topic);
+  k.push_back('\0');
+  PutFixed32BE(k, static_cast<uint32_t>(o.partition));
+  return k;
+}
+
+std::string EncodeIdempotent(const IdempotentRecord& r) {
+  std::string out;
+  PutString(out, r.request_fingerprint);
+  PutFixed64BE(out, r.result.version.value());
+  PutString(out, r.result.response);
+  PutFixed32BE(out, static_cast<uint32_t>(r.result.event_ids.size()));
+  for (const auto& id : r.result.event_ids) PutString(out, id);
+  return out;
+}
+
+std::optional<IdempotentRecord> DecodeIdempotent(std::string_view in) {
+  IdempotentRecord r;
+  auto fp = GetString(in);
+  if (!fp || in.size() < 8) return std::nullopt;
+  r.request_fingerprint = std::move(*fp);
+  r.result.version = StreamVersion(GetFixed64BE(in));
+  in.remove_prefix(8);
+  auto resp = GetString(in);
+  if (!resp || in.size() < 4) return std::nullopt;
+  r.result.response = std::move(*resp);
+  uint32_t n = GetFixed32BE(in);
+  in.remove_prefix(4);
+  for (uint32_t i = 0; i < n; ++i) {
+    auto id = GetString(in);
+    if (!id) return std::nullopt;
+    r.result.event_ids.push_back(std::move(*id));
+  }
+  return r;
+}
+
+google::protobuf::Timestamp ToTimestamp(TimePoint t) {
+  int64_t us = ToUnixMicros(t);
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(us / 1'000'000);
+  ts.set_nanos(static_cast<int32_t>((us % 1'000'000) * 1000));
+  return ts;
+}
+
+class RocksEventStore final : public EventStore {
+ public:
+  RocksEventStore(Options options, std::unique_ptr<rocksdb::DB> db,
+                  std::vector<rocksdb::ColumnFamilyHandle*> cfs)
+      : options_(std::move(options)), db_(std::move(db)), cfs_(std::move(cfs)) {
+    clock_ = options_.clock ? options_.clock : &Clock::Real();
+  }
+
+  ~RocksEventStore() override {
+    for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+
+  absl::Status Init() {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kLog]));
+    it->SeekToLast();
+    RETURN_IF_ERROR(FromRocks(it->status(), "reading the last log position"));
+    last_position_.store(it->Valid() ? GetFixed64BE(it->key().ToStringView()) : 0);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<AppendResult> Append(AppendRequest request) override {
+    if (request.stream.empty() || request.stream.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError("stream name must be non-empty and contain no NUL");
+    }
+    Writer w;
+    w.request = &request;
+    std::unique_lock lock(mu_);
+    queue_.push_back(&w);
+    cv_.wait(lock, [&] { return w.done || !leader_active_; });
+    if (w.done) return std::move(w.result);
+
+    // This caller leads: it commits every append queued so far in one
+    // WriteBatch and one fsync (group commit).
+    leader_active_ = true;
+    std::vector<Writer*> group(queue_.begin(), queue_.end());
+    queue_.clear();
+    lock.unlock();
+    CommitGroup(group);
+    lock.lock();
+    for (Writer* g : group) g->done = true;
+    leader_active_ = false;
+    cv_.notify_all();
+    lock.unlock();
+
+    NotifyListeners();
+    return std::move(w.result);
+  }
+
+  absl::StatusOr<std::optional<IdempotentRecord>> FindIdempotent(const std::string& key) override {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), cfs_[kIdempotency], key, &value);
+    if (s.IsNotFound()) return std::optional<IdempotentRecord>();
+    RETURN_IF_ERROR(FromRocks(s, "reading an idempotency key"));
+    auto rec = DecodeIdempotent(value);
+    if (!rec) return absl::DataLossError("idempotency record for '" + key + "' is corrupt");
+    rec->result.replayed = true;
+    return rec;
+  }
+
+  absl::StatusOr<std::vector<v1::EventEnvelope>> ReadStream(const std::string& stream,
+                                                            StreamVersion after,
+                                                            size_t max) override {
+    std::vector<std::string> position_keys;
+    {
+      std::string prefix = stream;
+      prefix.push_back('\0');
+      rocksdb::ReadOptions ro;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kStreams]));
+      for (it->Seek(StreamKey(stream, after.value() + 1));
+           it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        position_keys.push_back(it->value().ToString());
+        if (max != 0 && position_keys.size() >= max) break;
+      }
+      RETURN_IF_ERROR(FromRocks(it->status(), "reading stream " + stream));
+    }
+    return ReadLogKeys(position_keys);
+  }
+
+  absl::StatusOr<StreamVersion> StreamHead(const std::string& stream) override {
+    return ReadHead(stream);
+  }
+
+  absl::StatusOr<std::vector<StoredEvent>> ReadAll(GlobalPosition after, size_t max) override {
+    std::vector<StoredEvent> out;
+    rocksdb::ReadOptions ro;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kLog]));
+    for (it->Seek(Fixed64Key(after.value() + 1)); it->Valid() && out.size() < max; it->Next()) {
+      StoredEvent e;
+      e.position = GlobalPosition(GetFixed64BE(it->key().ToStringView()));
+      if (!e.envelope.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError("event at position " + std::to_string(e.position.value()) +
+                                   " does not decode");
+      }
+      out.push_back(std::move(e));
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "reading the global log"));
+    return out;
+  }
+
+  GlobalPosition LastPosition() const override {
+    return GlobalPosition(last_position_.load(std::memory_order_acquire));
+  }
+
+  absl::StatusOr<std::optional<std::string>> FindClaim(const std::string& index,
+                                                       const std::string& value) override {
+    std::string owner;
+    auto s = db_->Get(rocksdb::ReadOptions(), cfs_[kClaims], ClaimKey(index, value), &owner);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    RETURN_IF_ERROR(FromRocks(s, "reading a claim"));
+    return std::optional<std::string>(std::move(owner));
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanClaims(
+      const std::string& index, const std::string& prefix, size_t max) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string start = ClaimKey(index, prefix);
+    std::string index_prefix = index + '\0';
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cfs_[kClaims]));
+    for (it->Seek(start); it->Valid() && it->key().starts_with(start) && out.size() < max;
+         it->Next()) {
+      out.emplace_back(it->key().ToString().substr(index_prefix.size()), it->value().ToString());
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "scanning claims"));
+    return out;
+  }
+
+  absl::Status SaveSnapshot(const std::string& stream, StreamVersion version,
+                            const std::string& state) override {
+    std::string value;
+    PutFixed64BE(value, version.value());
+    value.append(state);
+    return FromRocks(db_->Put(WriteOpts(), cfs_[kSnapshots], stream, value), "saving a snapshot");
+  }
+
+  absl::StatusOr<std::optional<std::pair<StreamVersion, std::string>>> LoadSnapshot(
+      const std::string& stream) override {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), cfs_[kSnapshots], stream, &value);
+    using Result = std::optional<std::pair<StreamVersion, std::string>>;
+    if (s.IsNotFound()) return Result();
+    RETURN_IF_ERROR(FromRocks(s, "loading a snapshot"));
+    if (value.size() < 8) return absl::DataLossError("snapshot of " + stream + " is corrupt");
+    return Result(std::make_pair(StreamVersion(GetFixed64BE(value)), value.substr(8)));
+  }
+
+  absl::StatusOr<GlobalPosition> OutboxCursor(const std::string& name) override {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), cfs_[kDefault], "outbox/" + name, &value);
+    if (s.IsNotFound()) return GlobalPosition(0);
+    RETURN_IF_ERROR(FromRocks(s, "reading the outbox cursor"));
+    if (value.size() != 8) return absl::DataLossError("outbox cursor is corrupt");
+    return GlobalPosition(GetFixed64BE(value));
+  }
+
+  absl::Status SetOutboxCursor(const std::string& name, GlobalPosition position) override {
+    // Losing the latest cursor move in a crash only re-publishes events
+    // (consumers drop duplicates by event_id), so no fsync here.
+    rocksdb::WriteOptions wo;
+    return FromRocks(
+        db_->Put(wo, cfs_[kDefault], "outbox/" + name, Fixed64Key(position.value())),
+        "saving the outbox cursor");
+  }
+
+  absl::StatusOr<std::vector<ConsumerOffset>> LoadOffsets(const std::string& consumer) override {
+    std::vector<ConsumerOffset> out;
+    std::string prefix = OffsetPrefix(consumer);
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cfs_[kDefault]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      std::string_view rest = it->key().ToStringView().substr(prefix.size());
+      size_t nul = rest.find('\0');
+      if (nul == std::string_view::npos || rest.size() != nul + 5 || it->value().size() != 8) {
+        return absl::DataLossError("consumer offset record is corrupt");
+      }
+      ConsumerOffset o;
+      o.consumer = consumer;
+      o.topic = std::string(rest.substr(0, nul));
+      o.partition = static_cast<int32_t>(GetFixed32BE(rest.substr(nul + 1)));
+      o.next_offset = static_cast<int64_t>(GetFixed64BE(it->value().ToStringView()));
+      out.push_back(std::move(o));
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "loading consumer offsets"));
+    return out;
+  }
+
+  void OnAppend(std::function<void(GlobalPosition)> listener) override {
+    std::lock_guard lock(listeners_mu_);
+    listeners_.push_back(std::move(listener));
+  }
+
+  absl::StatusOr<uint64_t> Checksum() override {
+    // FNV-1a over every (cf, key, value), in key order.
+    uint64_t h = 1469598103934665603ULL;
+    auto mix = [&h](std::string_view s) {
+      for (unsigned char c : s) {
+        h ^= c;
+        h *= 1099511628211ULL;
+      }
+      h ^= 0xff;
+      h *= 1099511628211ULL;
+    };
+    for (size_t cf = 0; cf < kCfCount; ++cf) {
+      mix(kCfNames[cf]);
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[cf]));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        mix(it->key().ToStringView());
+        mix(it->value().ToStringView());
+      }
+      RETURN_IF_ERROR(FromRocks(it->status(), "checksumming the store"));
+    }
+    return h;
+  }
+
+ private:
+  struct Writer {
+    AppendRequest* request = nullptr;
+    absl::StatusOr<AppendResult> result;
+    bool done = false;
+  };
+
+  rocksdb::WriteOptions WriteOpts() const {
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    return wo;
+  }
+
+  absl::StatusOr<StreamVersion> ReadHead(const std::string& stream) {
+    rocksdb::ReadOptions ro;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kStreams]));
+    it->SeekForPrev(StreamKey(stream, UINT64_MAX));
+    RETURN_IF_ERROR(FromRocks(it->status(), "reading the head of " + stream));
+    std::string prefix = stream;
+    prefix.push_back('\0');
+    if (!it->Valid() || !it->key().starts_with(prefix) ||
+        it->key().size() != prefix.size() + 8) {
+      return StreamVersion(0);
+    }
+    return StreamVersion(GetFixed64BE(it->key().ToStringView().substr(prefix.size())));
+  }
+
+  absl::StatusOr<std::vector<v1::EventEnvelope>> ReadLogKeys(const std::vector<std::string>& keys) {
+    std::vector<v1::EventEnvelope> out;
+    if (keys.empty()) return out;
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->MultiGet(rocksdb::ReadOptions(), cfs_[kLog], keys.size(), slices.data(), values.data(),
+                  statuses.data());
+    out.resize(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      RETURN_IF_ERROR(FromRocks(statuses[i], "reading an event"));
+      if (!out[i].ParseFromArray(values[i].data(), static_cast<int>(values[i].size()))) {
+        return absl::DataLossError("event at position " + std::to_string(GetFixed64BE(keys[i])) +
+                                   " does not decode");
+      }
+    }
+    return out;
+  }
+
+  // Validates and stages each writer's append in one batch; on a write
+  // failure every staged writer gets the error and nothing is committed.
+  void CommitGroup(const std::vector<Writer*>& group) {
+    rocksdb::WriteBatch batch;
+    std::map<std::string, uint64_t> heads;                   // stream -> staged head
+    std::map<std::string, std::string> claims;               // claim key -> staged owner
+    std::map<std::string, const IdempotentRecord*> idem;     // key -> staged record
+    std::vector<IdempotentRecord> staged_records;
+    staged_records.reserve(group.size());
+    std::vector<Writer*> staged;
+    uint64_t position = last_position_.load(std::memory_order_acquire);
+    TimePoint now = clock_->Now();
+
+    for (Writer* w : group) {
+      AppendRequest& req = *w->request;
+      // 1. Idempotency: a key seen before answers with its first result.
+      if (!req.idempotency_key.empty()) {
+        std::optional<IdempotentRecord> prior;
+        if (auto it = idem.find(req.idempotency_key); it != idem.end()) {
+          prior = *it->second;
+          prior->result.replayed = true;
+        } else {
+          auto found = FindIdempotent(req.idempotency_key);
+          if (!found.ok()) {
+            w->result = found.status();
+            continue;
+          }
+          prior = std::move(*found);
+        }
+        if (prior) {
+          if (prior->request_fingerprint != req.request_fingerprint) {
+            w->result = absl::InvalidArgumentError(
+                "request_id '" + req.idempotency_key +
+                "' was already used for a different request; choose a new request_id");
+          } else {
+            w->result = std::move(prior->result);
+          }
+          continue;
+        }
+      }
+      // 2. Optimistic concurrency.
+      uint64_t head;
+      if (auto it = heads.find(req.stream); it != heads.end()) {
+        head = it->second;
+      } else {
+        auto h = ReadHead(req.stream);
+        if (!h.ok()) {
+          w->result = h.status();
+          continue;
+        }
+        head = h->value();
+      }
+      if (req.expected_version && req.expected_version->value() != head) {
+        w->result = absl::AbortedError(
+            "stream " + req.stream + " is at version " + std::to_string(head) +
+            ", the request expected " + std::to_string(req.expected_version->value()) +
+            "; reload it and retry");
+        continue;
+      }
+      // 3. Unique claims.
+      absl::Status claim_status;
+      for (const auto& c : req.claims) {
+        std::string key = ClaimKey(c.index, c.value);
+        std::optional<std::string> holder;
+        if (auto it = claims.find(key); it != claims.end()) {
+          holder = it->second;
+        } else {
+          auto found = FindClaim(c.index, c.value);
+          if (!found.ok()) {
+            claim_status = found.status();
+            break;
+          }
+          holder = *found;
+        }
+        if (holder && *holder != c.owner) {
+          claim_status = absl::AlreadyExistsError(c.index + " " + c.value +
+                                                  " is already registered to " + *holder);
+          break;
+        }
+      }
+      if (!claim_status.ok()) {
+        w->result = claim_status;
+        continue;
+      }
+      // 4. Stage.
+      AppendResult result;
+      std::string value;
+      for (auto& e : req.events) {
+        ++head;
+        ++position;
+        e.set_version(head);
+        e.set_global_position(position);
+        *e.mutable_recorded_at() = ToTimestamp(now);
+        if (!e.has_occurred_at()) *e.mutable_occurred_at() = e.recorded_at();
+        value.clear();
+        e.SerializeToString(&value);
+        std::string pos_key = Fixed64Key(position);
+        batch.Put(cfs_[kLog], pos_key, value).PermitUncheckedError();
+        batch.Put(cfs_[kStreams], StreamKey(req.stream, head), pos_key).PermitUncheckedError();
+        result.event_ids.push_back(e.event_id());
+      }
+      heads[req.stream] = head;
+      result.version = StreamVersion(head);
+      result.response = req.response;
+      for (const auto& c : req.claims) {
+        std::string key = ClaimKey(c.index, c.value);
+        claims[key] = c.owner;
+        batch.Put(cfs_[kClaims], key, c.owner).PermitUncheckedError();
+      }
+      for (const auto& o : req.offsets) {
+        batch.Put(cfs_[kDefault], OffsetKey(o), Fixed64Key(static_cast<uint64_t>(o.next_offset)))
+            .PermitUncheckedError();
+      }
+      if (!req.idempotency_key.empty()) {
+        staged_records.push_back(IdempotentRecord{req.request_fingerprint, result});
+        idem[req.idempotency_key] = &staged_records.back();
+        batch.Put(cfs_[kIdempotency], req.idempotency_key, EncodeIdempotent(staged_records.back()))
+            .PermitUncheckedError();
+      }
+      w->result = std::move(result);
+      staged.push_back(w);
+    }
+
+    if (staged.empty()) return;
+    absl::Status written = FromRocks(db_->Write(WriteOpts(), &batch), "appending events");
+    if (!written.ok()) {
+      log_.Error("append failed", {{"error", written.ToString()}});
+      for (Writer* w : staged) w->result = written;
+      return;
+    }
+    last_position_.store(position, std::memory_order_release);
+  }
+
+  void NotifyListeners() {
+    std::vector<std::function<void(GlobalPosition)>> listeners;
+    {
+      std::lock_guard lock(listeners_mu_);
+      listeners = listeners_;
+    }
+    GlobalPosition last = LastPosition();
+    for (auto& l : listeners) l(last);
+  }
+
+  Options options_;
+  const Clock* clock_ = nullptr;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  std::atomic<uint64_t> last_position_{0};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Writer*> queue_;
+  bool leader_active_ = false;
+
+  std::mutex listeners_mu_;
+  std::vector<std::function<void(GlobalPosition)>> listeners_;
+  Logger log_{"eventstore"};
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const Options& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("event store path is empty");
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  rocksdb::ColumnFamilyOptions cf_options;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kCfNames) descriptors.emplace_back(name, cf_options);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return absl::FailedPreconditionError("event store at " + options.path +
+                                           " is in use by another process: " + s.ToString());
+    }
+    return FromRocks(s, "opening the event store at " + options.path);
+  }
+  auto store = std::make_unique<RocksEventStore>(options, std::unique_ptr<rocksdb::DB>(raw),
+                                                 std::move(handles));
+  RETURN_IF_ERROR(store->Init());
+  return std::unique_ptr<EventStore>(std::move(store));
+}
+
+}  // namespace threadline::eventstore
