@@ -12,20 +12,20 @@
 #include <map>
 #include <mutex>
 
-#include "encoding.h"
+#include "threadline/common/coding.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
 
 namespace threadline::eventstore {
 namespace {
 
-using internal::Fixed64Key;
-using internal::GetFixed32BE;
-using internal::GetFixed64BE;
-using internal::GetString;
-using internal::PutFixed32BE;
-using internal::PutFixed64BE;
-using internal::PutString;
+using coding::Fixed64Key;
+using coding::GetFixed32BE;
+using coding::GetFixed64BE;
+using coding::GetString;
+using coding::PutFixed32BE;
+using coding::PutFixed64BE;
+using coding::PutString;
 
 // Column families. "log" holds the envelopes by global position (the outbox
 // reads it in order); "streams" maps (stream, version) to a position.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -55,6 +56,23 @@ int FreePort() {
   int port = ntohs(addr.sin_port);
   ::close(fd);
   return port;
+}
+
+}  // namespace threadline::testing
+
+namespace threadline::testing {
+
+std::string KafkaBootstrapForTests() {
+  if (const char* env = std::getenv("THREADLINE_KAFKA_BOOTSTRAP"); env != nullptr && *env) {
+    return env;
+  }
+  const char* file = std::getenv("THREADLINE_KAFKA_BOOTSTRAP_FILE");
+  if (file == nullptr || *file == '\0') return {};
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
 }
 
 }  // namespace threadline::testing

@@ -51,3 +51,14 @@ int FreePort();
     << ::threadline::testing::AsStatus(expr)
 #define ASSERT_OK(expr) ASSERT_TRUE(::threadline::testing::AsStatus(expr).ok()) \
     << ::threadline::testing::AsStatus(expr)
+
+namespace threadline::testing {
+
+// The Kafka broker for tests labelled `kafka`: the environment variable
+// THREADLINE_KAFKA_BOOTSTRAP ("host:port") if set, else the first line of
+// the file named by THREADLINE_KAFKA_BOOTSTRAP_FILE (tests/CMakeLists.txt
+// points it at the broker that the `kafka` CTest fixture started). Empty
+// when neither gives an address.
+std::string KafkaBootstrapForTests();
+
+}  // namespace threadline::testing

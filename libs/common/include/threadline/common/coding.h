@@ -1,6 +1,6 @@
 #pragma once
 
-// Key and value encodings private to the event store. Integers are
+// Key and value encodings for RocksDB records. Integers are
 // big-endian so RocksDB's bytewise order equals numeric order.
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace threadline::eventstore::internal {
+namespace threadline::coding {
 
 inline void PutFixed64BE(std::string& out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -48,4 +48,4 @@ inline std::optional<std::string> GetString(std::string_view& in) {
   return s;
 }
 
-}  // namespace threadline::eventstore::internal
+}  // namespace threadline::coding

@@ -1,0 +1,151 @@
+// threadline: the one binary of the suite.
+//   threadline serve [--target=all|sales,journey,...] [--kafka-brokers=H:P] ...
+//   threadline journey rebuild --out=DIR [--kafka-brokers=H:P] [--data-dir=DIR]
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <sstream>
+
+#include "suite.h"
+#include "threadline/common/log.h"
+#include "threadline/server/signals.h"
+
+namespace {
+
+std::set<std::string> ParseTargets(const std::string& list) {
+  std::set<std::string> out;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item == "all") {
+      out.insert(threadline::app::kAllTargets.begin(), threadline::app::kAllTargets.end());
+    } else if (!item.empty()) {
+      out.insert(item);
+    }
+  }
+  return out;
+}
+
+void AddCommonFlags(CLI::App* cmd, threadline::app::SuiteOptions& o,
+                    std::vector<std::string>& kafka_config) {
+  cmd->add_option("--kafka-brokers", o.kafka_brokers,
+                  "Kafka bootstrap servers; without it the embedded bus is used")
+      ->envname("THREADLINE_KAFKA_BROKERS");
+  cmd->add_option("--kafka-config", kafka_config,
+                  "extra librdkafka setting KEY=VALUE (security.protocol, ssl.*, sasl.*); "
+                  "repeatable")
+      ->envname("THREADLINE_KAFKA_CONFIG")
+      ->delimiter(';');
+  cmd->add_option("--data-dir", o.data_dir, "root directory of the RocksDB stores")
+      ->envname("THREADLINE_DATA_DIR")
+      ->capture_default_str();
+  cmd->add_option("--partitions", o.partitions, "partitions per topic when creating topics")
+      ->envname("THREADLINE_PARTITIONS")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+}
+
+bool ParseKafkaConfig(const std::vector<std::string>& in,
+                      threadline::app::SuiteOptions& o) {
+  for (const auto& kv : in) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "threadline: --kafka-config expects KEY=VALUE, got '" << kv << "'\n";
+      return false;
+    }
+    o.kafka_config.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Threadline: one thread per customer, across every department"};
+  app.require_subcommand(1);
+  threadline::app::SuiteOptions options;
+  std::vector<std::string> kafka_config;
+  std::string targets = "all";
+  std::string log_format = "text";
+
+  app.add_option("--log-format", log_format, "text or json")
+      ->envname("THREADLINE_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+
+  auto* serve = app.add_subcommand("serve", "run services");
+  serve->add_option("--target", targets,
+                    "all, or a comma-separated list of sales, installation, support, billing, "
+                    "journey")
+      ->envname("THREADLINE_TARGET")
+      ->capture_default_str();
+  serve->add_option("--listen", options.listen, "gRPC listen address (port 0: any free port)")
+      ->envname("THREADLINE_LISTEN")
+      ->capture_default_str();
+  serve->add_option("--tokens-file", options.tokens_file,
+                    "bearer tokens, one 'TOKEN PRINCIPAL ROLE' per line")
+      ->envname("THREADLINE_TOKENS_FILE");
+  serve->add_option("--tls-cert", options.tls_cert, "server certificate (PEM)")
+      ->envname("THREADLINE_TLS_CERT");
+  serve->add_option("--tls-key", options.tls_key, "server private key (PEM)")
+      ->envname("THREADLINE_TLS_KEY");
+  serve->add_option("--tls-client-ca", options.tls_client_ca,
+                    "CA for client certificates; set it to require mutual TLS")
+      ->envname("THREADLINE_TLS_CLIENT_CA");
+  AddCommonFlags(serve, options, kafka_config);
+
+  auto* journey = app.add_subcommand("journey", "journey projection tools");
+  journey->require_subcommand(1);
+  auto* rebuild = journey->add_subcommand(
+      "rebuild", "replay every department topic into a fresh journey store");
+  std::string rebuild_out;
+  rebuild->add_option("--out", rebuild_out, "fresh directory for the rebuilt journey store")
+      ->required();
+  AddCommonFlags(rebuild, options, kafka_config);
+
+  CLI11_PARSE(app, argc, argv);
+  threadline::LogOptions lo;
+  lo.format = log_format;
+  threadline::ConfigureLogging(lo);
+  if (!ParseKafkaConfig(kafka_config, options)) return 2;
+
+  if (rebuild->parsed()) {
+    auto s = threadline::app::RebuildJourney(options, rebuild_out, isatty(2));
+    if (!s.ok()) {
+      std::cerr << "threadline: rebuild failed: " << s << "\n";
+      return 1;
+    }
+    return 0;
+  }
+
+  options.targets = ParseTargets(targets);
+  for (const auto& t : options.targets) {
+    if (std::find(threadline::app::kAllTargets.begin(), threadline::app::kAllTargets.end(), t) ==
+        threadline::app::kAllTargets.end()) {
+      std::cerr << "threadline: unknown target '" << t
+                << "'; use all, sales, installation, support, billing or journey\n";
+      return 2;
+    }
+  }
+  // Block termination signals before any thread starts, so only the wait
+  // below receives them.
+  threadline::server::BlockTerminationSignals();
+  auto suite = threadline::app::Suite::Start(options);
+  if (!suite.ok()) {
+    std::cerr << "threadline: cannot start: " << suite.status() << "\n";
+    return 1;
+  }
+  std::cout << "threadline: listening on port " << (*suite)->port() << std::endl;
+  while (true) {
+    int sig = threadline::server::WaitForTermination();
+    if (sig == SIGHUP) {
+      (*suite)->ReloadTokens();
+      continue;
+    }
+    break;
+  }
+  (*suite)->Shutdown();
+  return 0;
+}

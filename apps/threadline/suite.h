@@ -1,0 +1,51 @@
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace threadline::app {
+
+inline const std::vector<std::string> kAllTargets = {"sales", "installation", "support",
+                                                     "billing", "journey"};
+
+struct SuiteOptions {
+  // Services to run in this process. Default: all of them.
+  std::set<std::string> targets{kAllTargets.begin(), kAllTargets.end()};
+  // Kafka bootstrap servers; empty runs on the embedded bus.
+  std::string kafka_brokers;
+  // Extra librdkafka settings (security.protocol, ssl.*, sasl.*).
+  std::vector<std::pair<std::string, std::string>> kafka_config;
+  // Root of every RocksDB directory. Default: ./var/threadline.
+  std::string data_dir = "var/threadline";
+  // gRPC listen address. Default: 127.0.0.1:50051.
+  std::string listen = "127.0.0.1:50051";
+  // Bearer tokens; empty runs open (loopback only).
+  std::string tokens_file;
+  // Partitions of each topic when the suite creates them. Default: 6.
+  int partitions = 6;
+  // TLS for the gRPC server (PEM paths); empty: plaintext.
+  std::string tls_cert, tls_key, tls_client_ca;
+};
+
+// Every part of a running suite: bus, stores, relays, services, projector
+// and the gRPC server, started in dependency order and stopped in reverse.
+class Suite {
+ public:
+  static absl::StatusOr<std::unique_ptr<Suite>> Start(const SuiteOptions& options);
+  virtual ~Suite() = default;
+  virtual int port() const = 0;
+  // Graceful stop: NOT_SERVING, drain RPCs, stop consumers, flush relays
+  // and producers, close stores.
+  virtual void Shutdown() = 0;
+  // Reloads the tokens file (SIGHUP).
+  virtual void ReloadTokens() = 0;
+};
+
+// Replays every department topic into a fresh journey store at `path`.
+absl::Status RebuildJourney(const SuiteOptions& options, const std::string& path, bool progress);
+
+}  // namespace threadline::app

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "threadline/bus/bus.h"
+#include "threadline/command/runner.h"
+
+namespace threadline::command {
+
+// What a reaction wants appended: events on one aggregate, decided from
+// that aggregate's state at `expected_version`.
+struct Reaction {
+  Target target;
+  uint64_t expected_version = 0;
+  domain::Events events;
+};
+
+// Decides the reactions to one event of another department. It may read
+// the store (to load the aggregates it changes). Pure apart from reads.
+using ReactFn = std::function<absl::StatusOr<std::vector<Reaction>>(const v1::EventEnvelope&)>;
+
+struct ReactorOptions {
+  // Name under which offsets are stored, e.g. "installation.reactions".
+  std::string consumer;
+  // Topics consumed, e.g. {"threadline.sales.v1"}.
+  std::vector<std::string> topics;
+  // Messages per poll. Default: 500.
+  size_t batch_size = 500;
+  // Wait for the first message of a poll. Default: 100 ms.
+  std::chrono::milliseconds poll_wait{100};
+};
+
+struct ReactorStats {
+  uint64_t consumed = 0;
+  uint64_t reactions = 0;   // appends made
+  uint64_t replayed = 0;    // reactions already applied before (re-delivery)
+  uint64_t skipped = 0;     // undecodable or foreign messages
+  uint64_t errors = 0;
+};
+
+// Consumes other departments' topics and appends this department's
+// reactions. Each reaction is appended with an idempotency key derived from
+// the causing event_id, and the consumed offsets are stored in the same
+// store once a batch's reactions are in: a crash in between re-delivers
+// messages whose reactions the keys already hold, so none applies twice.
+//
+// Owns one thread between Start() and Stop(); env.store and the bus must
+// outlive it.
+class Reactor {
+ public:
+  Reactor(Env env, bus::Bus* bus, ReactorOptions options, ReactFn react);
+  ~Reactor();
+  [[nodiscard]] absl::Status Start();
+  void Stop();
+  // True once every assigned partition reached its end offset as of Start().
+  bool CaughtUp() const;
+  ReactorStats Stats() const;
+
+ private:
+  absl::Status Handle(const bus::Message& m);
+  absl::Status CommitOffsets(const std::vector<bus::Message>& batch);
+  void Loop();
+
+  Env env_;
+  bus::Bus* bus_;
+  ReactorOptions options_;
+  ReactFn react_;
+  std::unique_ptr<bus::Consumer> consumer_;
+  mutable std::mutex mu_;
+  std::map<bus::TopicPartition, int64_t> next_;
+  std::map<bus::TopicPartition, int64_t> target_;
+  ReactorStats stats_;
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+};
+
+}  // namespace threadline::command

@@ -1,0 +1,160 @@
+#include "threadline/command/reactor.h"
+
+#include "threadline/common/log.h"
+
+namespace threadline::command {
+namespace {
+const Logger& Log() {
+  static const Logger* log = new Logger("reactor");
+  return *log;
+}
+constexpr int kMaxConflictRetries = 10;
+}  // namespace
+
+Reactor::Reactor(Env env, bus::Bus* bus, ReactorOptions options, ReactFn react)
+    : env_(std::move(env)), bus_(bus), options_(std::move(options)), react_(std::move(react)) {}
+
+Reactor::~Reactor() { Stop(); }
+
+absl::Status Reactor::Start() {
+  ASSIGN_OR_RETURN(consumer_, bus_->NewConsumer());
+  ASSIGN_OR_RETURN(auto stored, env_.store->LoadOffsets(options_.consumer));
+  std::vector<bus::PartitionStart> starts;
+  for (const auto& topic : options_.topics) {
+    ASSIGN_OR_RETURN(int32_t partitions, bus_->PartitionCount(topic));
+    ASSIGN_OR_RETURN(auto ends, bus_->EndOffsets(topic));
+    for (int32_t p = 0; p < partitions; ++p) {
+      bus::TopicPartition tp{topic, p};
+      int64_t next = 0;
+      for (const auto& o : stored) {
+        if (o.topic == topic && o.partition == p) next = o.next_offset;
+      }
+      starts.push_back({tp, next});
+      std::lock_guard lock(mu_);
+      next_[tp] = next;
+      target_[tp] = p < static_cast<int32_t>(ends.size()) ? ends[p] : 0;
+    }
+  }
+  RETURN_IF_ERROR(consumer_->Assign(starts));
+  running_ = true;
+  thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void Reactor::Stop() {
+  if (!running_.exchange(false)) return;
+  consumer_->Wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Reactor::CaughtUp() const {
+  std::lock_guard lock(mu_);
+  for (const auto& [tp, end] : target_) {
+    auto it = next_.find(tp);
+    if (it == next_.end() || it->second < end) return false;
+  }
+  return true;
+}
+
+ReactorStats Reactor::Stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+absl::Status Reactor::Handle(const bus::Message& m) {
+  v1::EventEnvelope source;
+  if (!source.ParseFromString(m.value) || source.event_id().empty()) {
+    std::lock_guard lock(mu_);
+    ++stats_.skipped;
+    return absl::OkStatus();
+  }
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(std::vector<Reaction> reactions, react_(source));
+    bool conflict = false;
+    for (size_t i = 0; i < reactions.size(); ++i) {
+      Reaction& r = reactions[i];
+      if (r.events.empty()) continue;
+      Stamp stamp;
+      stamp.channel = v1::CHANNEL_SYSTEM;
+      stamp.actor.set_principal(env_.service + "-reactions");
+      stamp.actor.set_role("system");
+      stamp.correlation_id = source.correlation_id();
+      stamp.causation_id = source.event_id();
+      stamp.now = (env_.clock ? *env_.clock : Clock::Real()).Now();
+      StampEvents(env_, r.target, stamp, r.expected_version, r.events);
+      eventstore::AppendRequest append;
+      append.stream = r.target.Stream();
+      append.expected_version = StreamVersion(r.expected_version);
+      append.events = std::move(r.events);
+      // One key per (consumer, causing event, reaction): a re-delivered
+      // message finds its reactions already applied.
+      append.idempotency_key =
+          options_.consumer + "/" + source.event_id() + "/" + std::to_string(i);
+      append.request_fingerprint = append.idempotency_key;
+      auto result = env_.store->Append(std::move(append));
+      if (result.ok()) {
+        std::lock_guard lock(mu_);
+        ++(result->replayed ? stats_.replayed : stats_.reactions);
+        continue;
+      }
+      if (result.status().code() == absl::StatusCode::kAborted &&
+          attempt < kMaxConflictRetries) {
+        conflict = true;  // a command changed the aggregate meanwhile: decide again
+        break;
+      }
+      return result.status();
+    }
+    if (!conflict) return absl::OkStatus();
+  }
+}
+
+absl::Status Reactor::CommitOffsets(const std::vector<bus::Message>& batch) {
+  std::map<bus::TopicPartition, int64_t> next;
+  for (const auto& m : batch) next[{m.topic, m.partition}] = m.offset + 1;
+  eventstore::AppendRequest append;
+  append.stream = "reactor-" + options_.consumer;
+  for (const auto& [tp, offset] : next) {
+    append.offsets.push_back({options_.consumer, tp.topic, tp.partition, offset});
+  }
+  RETURN_IF_ERROR(env_.store->Append(std::move(append)).status());
+  std::lock_guard lock(mu_);
+  for (const auto& [tp, offset] : next) next_[tp] = offset;
+  stats_.consumed += batch.size();
+  return absl::OkStatus();
+}
+
+void Reactor::Loop() {
+  LogEvery errors(std::chrono::seconds(5));
+  while (running_) {
+    auto batch = consumer_->Poll(options_.batch_size, options_.poll_wait);
+    absl::Status s = batch.status();
+    if (s.ok()) {
+      for (const auto& m : *batch) {
+        s = Handle(m);
+        if (!s.ok()) break;
+      }
+      // Offsets move only after every reaction of the batch is stored; a
+      // crash in between re-delivers, and the idempotency keys absorb it.
+      if (s.ok() && !batch->empty()) s = CommitOffsets(*batch);
+    }
+    if (!s.ok()) {
+      {
+        std::lock_guard lock(mu_);
+        ++stats_.errors;
+      }
+      if (errors.Allow()) {
+        Log().Error("reaction failed; retrying from the stored offsets",
+                    {{"consumer", options_.consumer}, {"error", s.ToString()}});
+      }
+      std::vector<bus::PartitionStart> starts;
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& [tp, next] : next_) starts.push_back({tp, next});
+      }
+      consumer_->Assign(starts).IgnoreError();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+}
+
+}  // namespace threadline::command

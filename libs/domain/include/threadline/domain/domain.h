@@ -1,0 +1,48 @@
+#pragma once
+
+// Shared vocabulary of the pure domain code of every department service:
+// Decide(state, command, context) -> events | error and Evolve(state, event).
+// Nothing here touches RocksDB, Kafka or gRPC, so domain tests run
+// Given/When/Then in microseconds.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "threadline/common/clock.h"
+#include "threadline/v1/envelope.pb.h"
+
+namespace threadline::domain {
+
+// What a decision may depend on besides state and command. Services fill it
+// from the request and the injected clock; tests fill it by hand.
+struct CommandContext {
+  TimePoint now;
+  v1::Actor actor;                   // the authenticated principal and role
+  v1::Channel channel = v1::CHANNEL_SYSTEM;
+  // Makes a new prefixed id ("ord" -> "ord_0190..."). Tests make it
+  // deterministic.
+  std::function<std::string(std::string_view prefix)> new_id;
+};
+
+// Events as decided: only the payload and, when it differs from
+// context.now, occurred_at are set. The service stamps event_id,
+// customer_id, aggregate, channel, actor, correlation and causation ids.
+using Events = std::vector<v1::EventEnvelope>;
+
+// Timestamps <-> TimePoint.
+google::protobuf::Timestamp ToProto(TimePoint t);
+TimePoint FromProto(const google::protobuf::Timestamp& t);
+
+// The event type name ("CustomerRegistered") of an envelope's payload, or
+// "Unknown" when no payload is set.
+std::string EventType(const v1::EventEnvelope& e);
+
+// The department that owns an event type.
+v1::Department DepartmentOf(const v1::EventEnvelope& e);
+
+}  // namespace threadline::domain

@@ -1,0 +1,41 @@
+#include "threadline/domain/domain.h"
+
+#include <google/protobuf/descriptor.h>
+
+namespace threadline::domain {
+
+google::protobuf::Timestamp ToProto(TimePoint t) {
+  int64_t us = ToUnixMicros(t);
+  int64_t secs = us / 1'000'000;
+  int64_t rem = us % 1'000'000;
+  if (rem < 0) {
+    rem += 1'000'000;
+    --secs;
+  }
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(secs);
+  ts.set_nanos(static_cast<int32_t>(rem * 1000));
+  return ts;
+}
+
+TimePoint FromProto(const google::protobuf::Timestamp& t) {
+  return FromUnixMicros(t.seconds() * 1'000'000 + t.nanos() / 1000);
+}
+
+std::string EventType(const v1::EventEnvelope& e) {
+  if (e.payload_case() == v1::EventEnvelope::PAYLOAD_NOT_SET) return "Unknown";
+  const auto* field = v1::EventEnvelope::descriptor()->FindFieldByNumber(e.payload_case());
+  if (field == nullptr) return "Unknown";
+  return field->message_type()->name();
+}
+
+v1::Department DepartmentOf(const v1::EventEnvelope& e) {
+  int n = static_cast<int>(e.payload_case());
+  if (n >= 100 && n < 120) return v1::DEPARTMENT_SALES;
+  if (n >= 120 && n < 140) return v1::DEPARTMENT_INSTALLATION;
+  if (n >= 140 && n < 170) return v1::DEPARTMENT_SUPPORT;
+  if (n >= 170 && n < 200) return v1::DEPARTMENT_BILLING;
+  return v1::DEPARTMENT_UNSPECIFIED;
+}
+
+}  // namespace threadline::domain

@@ -1,0 +1,142 @@
+#pragma once
+
+// Who is calling and what they may call: bearer tokens from a tokens file,
+// roles, and the authorisation policy (one table, built from the services'
+// descriptors so a new RPC cannot be left out silently).
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace grpc {
+class ServerContextBase;
+}  // namespace grpc
+
+namespace threadline::server {
+
+// A caller's role. Department roles call their own service; supervisors
+// handle support and billing (including credits above an agent's limit);
+// dashboards only read the journey; admin calls everything.
+enum class Role : uint8_t {
+  kSales,
+  kInstallation,
+  kSupport,
+  kBilling,
+  kSupervisor,
+  kDashboard,
+  kAdmin,
+};
+
+inline constexpr std::array<Role, 7> kAllRoles = {
+    Role::kSales,      Role::kInstallation, Role::kSupport, Role::kBilling,
+    Role::kSupervisor, Role::kDashboard,    Role::kAdmin,
+};
+
+// "sales", "installation", "support", "billing", "supervisor", "dashboard",
+// "admin": the spelling used in tokens files and on recorded events.
+std::string_view RoleName(Role role);
+// The role spelled `name` (exact, lowercase), or nullopt.
+std::optional<Role> ParseRole(std::string_view name);
+
+// An authenticated caller.
+struct Principal {
+  std::string name;
+  // Least privilege by default, so a Principal built by mistake opens little.
+  Role role = Role::kDashboard;
+};
+
+// ---------------------------------------------------------------------------
+// Authorisation policy. Process-wide and immutable; built on first use.
+
+// Every method of the five Threadline services as full gRPC names
+// ("/threadline.v1.SalesService/RegisterCustomer"), in proto order.
+std::vector<std::string> AllMethods();
+
+// True if `role` may call `method` (a full gRPC method name). Methods outside
+// the table are denied to every role, admin included (fail closed), except
+// the open health and reflection services.
+bool Allowed(Role role, std::string_view method);
+
+// True for grpc.health.v1.Health and the reflection service: open so probes
+// and grpcurl work without a token.
+bool IsOpenMethod(std::string_view method);
+
+// The policy as a Markdown table (method × role), for docs; the README holds
+// a copy that a test keeps equal.
+std::string PolicyMarkdown();
+
+// ---------------------------------------------------------------------------
+// Tokens.
+
+// Minimum token length: shorter tokens are guessable.
+inline constexpr size_t kMinTokenLength = 16;
+
+// One line of a tokens file. Only a digest of the token is kept in memory.
+struct TokenEntry {
+  Principal principal;
+  std::array<uint8_t, 32> digest{};  // SHA-256 of the token
+  int line = 0;
+};
+
+// Parses a tokens file's content: one "TOKEN PRINCIPAL ROLE" per line,
+// separated by spaces or tabs; blank lines and lines starting with '#' are
+// ignored. Errors are INVALID_ARGUMENT naming `source`, the line and what is
+// wrong (never the token itself). An empty table is an error.
+[[nodiscard]] absl::StatusOr<std::vector<TokenEntry>> ParseTokens(std::string_view content,
+                                                                  std::string_view source);
+
+// Turns a request's "authorization: Bearer TOKEN" metadata into a Principal.
+// Created open (everyone is "anonymous" with role admin) or from a tokens
+// file that Reload() re-reads, so tokens rotate without a restart.
+// Thread-safe: Authenticate and Reload may run concurrently; a failed Reload
+// keeps the previous tokens.
+class Authenticator {
+ public:
+  // Open mode: no tokens, every caller is admin. Only for loopback use.
+  static std::unique_ptr<Authenticator> Open();
+  // Reads `path` (see ParseTokens). NOT_FOUND if it cannot be read.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Authenticator>> FromFile(std::string path);
+
+  Authenticator(const Authenticator&) = delete;
+  Authenticator& operator=(const Authenticator&) = delete;
+
+  bool open() const { return path_.empty(); }
+  // The tokens file; empty in open mode.
+  const std::string& path() const { return path_; }
+  // Number of tokens currently loaded (0 in open mode).
+  size_t token_count() const;
+
+  // Reads the "authorization" metadata of `ctx` (a grpc::ServerContext or
+  // CallbackServerContext). UNAUTHENTICATED, with a message saying what to
+  // send, when missing, malformed or unknown.
+  [[nodiscard]] absl::StatusOr<Principal> Authenticate(const grpc::ServerContextBase& ctx) const;
+
+  // The same from the header value alone (nullopt: no header; more than one
+  // header should be passed as malformed by the caller). Tokens are compared
+  // in constant time over their SHA-256 digests.
+  [[nodiscard]] absl::StatusOr<Principal> AuthenticateHeader(
+      std::optional<std::string_view> authorization) const;
+
+  // Re-reads the tokens file and swaps the tokens in atomically. On error the
+  // old tokens stay in force. FAILED_PRECONDITION in open mode.
+  [[nodiscard]] absl::Status Reload();
+
+ private:
+  using Table = std::vector<TokenEntry>;
+  Authenticator(std::string path, std::shared_ptr<const Table> table);
+  std::shared_ptr<const Table> table() const;
+
+  const std::string path_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const Table> table_;  // guarded by mu_; null in open mode
+};
+
+}  // namespace threadline::server

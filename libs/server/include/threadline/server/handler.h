@@ -1,0 +1,63 @@
+#pragma once
+
+// The one way a gRPC handler runs: authenticate, authorise, run the body,
+// convert its absl::Status, never let an exception out, record stats.
+//
+//   grpc::Status GetAccount(grpc::ServerContext* ctx, const v1::GetAccountRequest* r,
+//                           v1::Account* out) override {
+//     return server::Handle(ctx, TL_GRPC_METHOD(BillingService, GetAccount),
+//                           [&](const server::Principal& who) { return Get(*r, out); });
+//   }
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+
+#include <functional>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "threadline/server/auth.h"
+#include "threadline/server/stats.h"
+
+// The full gRPC name of `method` of threadline.v1.`service`, checked at
+// compile time: a misspelt service or method does not compile. Needs the
+// service's generated header (threadline/v1/<dept>.grpc.pb.h) in scope.
+#define TL_GRPC_METHOD(service, method)                                    \
+  (static_cast<void>(sizeof(&::threadline::v1::service::Service::method)), \
+   "/threadline.v1." #service "/" #method)
+
+namespace threadline::server {
+
+using HandlerBody = std::function<absl::Status(const Principal&)>;
+
+// Same code, same message. absl and gRPC share the numeric codes.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Runs handlers against one Authenticator and one ServerStats (both borrowed;
+// they must outlive it). Thread-safe; GrpcServer owns one.
+class CallHandler {
+ public:
+  CallHandler(const Authenticator* auth, ServerStats* stats) : auth_(auth), stats_(stats) {}
+
+  // `method` must be the full gRPC method name (use TL_GRPC_METHOD).
+  // UNAUTHENTICATED without a valid token; PERMISSION_DENIED naming the role
+  // and method when the policy says no; INTERNAL (logged) if `body` throws.
+  // For a server-streaming method the recorded latency is the stream's life.
+  grpc::Status Handle(grpc::ServerContextBase* ctx, std::string_view method,
+                      const HandlerBody& body) const;
+
+ private:
+  grpc::Status Run(grpc::ServerContextBase* ctx, std::string_view method,
+                   const HandlerBody& body) const;
+
+  const Authenticator* auth_;
+  ServerStats* stats_;
+};
+
+// CallHandler::Handle with the handler of the GrpcServer running in this
+// process (there is at most one; see GrpcServer::Start). Without a running
+// GrpcServer: UNAVAILABLE, so a service must be served through GrpcServer,
+// tests included.
+grpc::Status Handle(grpc::ServerContextBase* ctx, std::string_view method, const HandlerBody& body);
+
+}  // namespace threadline::server

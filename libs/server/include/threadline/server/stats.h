@@ -1,0 +1,71 @@
+#pragma once
+
+// Per-method call counts by status code and latency histograms, recorded by
+// every handler (see handler.h) and exported in one place as Prometheus
+// metrics.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace threadline::server {
+
+// gRPC status codes run from OK (0) to UNAUTHENTICATED (16).
+inline constexpr int kStatusCodeCount = 17;
+
+// "OK", "CANCELLED", ..., "UNAUTHENTICATED"; "UNKNOWN_CODE" outside 0..16.
+std::string_view StatusCodeName(int code);
+
+// Upper bounds of the latency buckets in seconds (Prometheus "le" labels);
+// one more bucket catches everything slower.
+inline constexpr std::array<double, 14> kLatencyBucketBounds = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+// A copy of one method's counters.
+struct MethodStats {
+  std::string method;
+  // calls[code]: calls that ended with grpc::StatusCode `code`.
+  std::array<uint64_t, kStatusCodeCount> calls{};
+  // Non-cumulative: latency_buckets[i] counts calls slower than bound i-1 and
+  // at most bound i; the last entry counts calls slower than every bound.
+  // (Prometheus wants cumulative counts: sum them up when exporting.)
+  std::array<uint64_t, kLatencyBucketBounds.size() + 1> latency_buckets{};
+  double latency_sum_seconds = 0;
+
+  uint64_t total_calls() const;
+};
+
+// Thread-safe. Recording takes a shared lock and atomic increments; only the
+// first call of a method takes the exclusive lock.
+class ServerStats {
+ public:
+  ServerStats() = default;
+  ServerStats(const ServerStats&) = delete;
+  ServerStats& operator=(const ServerStats&) = delete;
+
+  // `code` is a grpc::StatusCode value; out-of-range codes count as UNKNOWN.
+  void Record(std::string_view method, int code, std::chrono::nanoseconds latency);
+
+  // Every method seen so far, sorted by name.
+  std::vector<MethodStats> Snapshot() const;
+
+ private:
+  struct Counters {
+    std::array<std::atomic<uint64_t>, kStatusCodeCount> calls{};
+    std::array<std::atomic<uint64_t>, kLatencyBucketBounds.size() + 1> buckets{};
+    std::atomic<uint64_t> latency_sum_ns{0};
+  };
+  Counters& For(std::string_view method);
+
+  mutable std::shared_mutex mu_;
+  std::map<std::string, std::unique_ptr<Counters>, std::less<>> methods_;  // guarded by mu_
+};
+
+}  // namespace threadline::server

@@ -1,0 +1,88 @@
+#include "threadline/server/stats.h"
+
+#include <algorithm>
+#include <mutex>
+
+namespace threadline::server {
+namespace {
+
+constexpr std::array<std::string_view, kStatusCodeCount> kCodeNames = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+constexpr int kUnknownCode = 2;
+
+}  // namespace
+
+std::string_view StatusCodeName(int code) {
+  if (code < 0 || code >= kStatusCodeCount) return "UNKNOWN_CODE";
+  return kCodeNames[static_cast<size_t>(code)];
+}
+
+uint64_t MethodStats::total_calls() const {
+  uint64_t total = 0;
+  for (uint64_t c : calls) total += c;
+  return total;
+}
+
+ServerStats::Counters& ServerStats::For(std::string_view method) {
+  {
+    std::shared_lock lock(mu_);
+    if (auto it = methods_.find(method); it != methods_.end()) return *it->second;
+  }
+  std::unique_lock lock(mu_);
+  auto [it, inserted] = methods_.try_emplace(std::string(method), nullptr);
+  if (inserted) it->second = std::make_unique<Counters>();
+  return *it->second;
+}
+
+void ServerStats::Record(std::string_view method, int code, std::chrono::nanoseconds latency) {
+  if (code < 0 || code >= kStatusCodeCount) code = kUnknownCode;
+  Counters& c = For(method);
+  c.calls[static_cast<size_t>(code)].fetch_add(1, std::memory_order_relaxed);
+  double seconds = std::chrono::duration<double>(latency).count();
+  auto bucket = static_cast<size_t>(
+      std::lower_bound(kLatencyBucketBounds.begin(), kLatencyBucketBounds.end(), seconds) -
+      kLatencyBucketBounds.begin());
+  c.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  c.latency_sum_ns.fetch_add(static_cast<uint64_t>(std::max<int64_t>(0, latency.count())),
+                             std::memory_order_relaxed);
+}
+
+std::vector<MethodStats> ServerStats::Snapshot() const {
+  std::shared_lock lock(mu_);
+  std::vector<MethodStats> out;
+  out.reserve(methods_.size());
+  for (const auto& [method, c] : methods_) {
+    MethodStats s;
+    s.method = method;
+    for (size_t i = 0; i < s.calls.size(); ++i) {
+      s.calls[i] = c->calls[i].load(std::memory_order_relaxed);
+    }
+    for (size_t i = 0; i < s.latency_buckets.size(); ++i) {
+      s.latency_buckets[i] = c->buckets[i].load(std::memory_order_relaxed);
+    }
+    s.latency_sum_seconds =
+        static_cast<double>(c->latency_sum_ns.load(std::memory_order_relaxed)) / 1e9;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace threadline::server

@@ -1,0 +1,157 @@
+#pragma once
+
+// Billing domain: the account aggregate (one stream per customer) and the
+// reactions that turn sales and installation events into charges.
+//
+// The rule that matters most: nothing is invoiced that was not delivered. A
+// charge for an item that needs installation is scheduled HELD and becomes
+// ACTIVE only when installation reports the item delivered; an undelivered
+// item's charge stays held with the installer's reason, visible to everyone,
+// so the customer never has to explain why they will not pay for it.
+//
+// Pure functions over plain values: thread-safe because they share nothing.
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "threadline/domain/domain.h"
+#include "threadline/v1/billing.pb.h"
+#include "threadline/v1/installation.pb.h"
+#include "threadline/v1/sales.pb.h"
+
+namespace threadline::billing {
+
+inline constexpr std::string_view kAccountAggregate = "account";
+inline constexpr std::string_view kChargePrefix = "chg";
+inline constexpr std::string_view kInvoicePrefix = "inv";
+inline constexpr std::string_view kPaymentPrefix = "pay";
+inline constexpr std::string_view kCreditPrefix = "cr";
+inline constexpr std::string_view kDisputePrefix = "dsp";
+
+// Hold reason of a charge scheduled for an item that needs installation.
+inline constexpr std::string_view kAwaitingInstallation = "awaiting installation";
+
+// Who may give how much credit without asking: configuration, passed to
+// GrantCredit and ApproveCredit. Roles are the actor roles of the context,
+// compared exactly (lower case by convention).
+struct CreditPolicy {
+  // Largest credit, in minor units of the account's currency, a role may
+  // apply on its own; std::nullopt means no limit. A role not listed may
+  // apply none: its credits wait for approval.
+  std::map<std::string, std::optional<int64_t>> limits;
+  // Roles that may approve pending credits.
+  std::set<std::string> approvers;
+
+  // billing 50.00, support 20.00, supervisor and admin unlimited; supervisor
+  // and admin approve. Front-line support can settle a small complaint on
+  // the call instead of "I must ask my supervisor".
+  static CreditPolicy Defaults();
+  bool AppliesDirectly(const std::string& role, int64_t amount_minor) const;
+  bool MayApprove(const std::string& role) const { return approvers.contains(role); }
+};
+
+struct ChargeState {
+  v1::Charge charge;                      // as the view shows it
+  std::optional<TimePoint> activated_at;  // when delivered (or scheduled active)
+  bool one_off_invoiced = false;
+  // Periods whose monthly price was invoiced: [start, end).
+  std::vector<std::pair<TimePoint, TimePoint>> monthly_invoiced;
+  int64_t invoiced_minor = 0;  // everything invoiced for this charge
+};
+
+struct AccountState {
+  bool exists = false;
+  uint64_t version = 0;
+  std::string customer_id;
+  std::string currency;              // fixed by the first amount: one currency per account
+  std::vector<ChargeState> charges;  // in scheduling order
+  std::vector<v1::InvoiceIssued> invoices;
+  std::vector<v1::Credit> credits;
+  std::vector<v1::Dispute> disputes;
+  int64_t invoiced_minor = 0;
+  int64_t paid_minor = 0;
+  int64_t credited_minor = 0;  // applied credits
+  int64_t upheld_minor = 0;    // upheld disputes
+
+  // invoiced - payments - applied credits - upheld disputes; positive: the
+  // customer owes.
+  int64_t BalanceMinor() const;
+  const ChargeState* FindCharge(const std::string& charge_id) const;
+  const v1::InvoiceIssued* FindInvoice(const std::string& invoice_id) const;
+  const v1::Credit* FindCredit(const std::string& credit_id) const;
+  const v1::Dispute* FindDispute(const std::string& dispute_id) const;
+};
+
+void Evolve(AccountState& state, const v1::EventEnvelope& event);
+
+// Commands. Validation first (INVALID_ARGUMENT naming the field), then
+// PERMISSION_DENIED, NOT_FOUND for a missing account or object, then
+// FAILED_PRECONDITION; every message says what to do. An amount in another
+// currency than the account's is FAILED_PRECONDITION.
+
+// Invoices ACTIVE charges only: a one-off price once ever, a monthly price
+// once per period for charges delivered before the period ends (no
+// proration). An invoice with no lines is refused (FAILED_PRECONDITION): an
+// "invoice of 0.00" for a customer whose items are all held only confuses
+// them; a billing run treats that answer as "nothing to bill".
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const AccountState& state,
+                                                    const v1::IssueInvoiceRequest& cmd,
+                                                    const domain::CommandContext& ctx);
+// amount > 0; invoice_id optional but must exist when given. Overpayment is
+// allowed (the balance goes negative: the customer is in credit).
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const AccountState& state,
+                                                    const v1::RecordPaymentRequest& cmd,
+                                                    const domain::CommandContext& ctx);
+// amount > 0; APPLIED when within the limit of ctx.actor.role(), otherwise
+// PENDING_APPROVAL.
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const AccountState& state,
+                                                    const v1::GrantCreditRequest& cmd,
+                                                    const domain::CommandContext& ctx,
+                                                    const CreditPolicy& policy);
+// Only approver roles (PERMISSION_DENIED otherwise); the credit must be
+// pending.
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const AccountState& state,
+                                                    const v1::ApproveCreditRequest& cmd,
+                                                    const domain::CommandContext& ctx,
+                                                    const CreditPolicy& policy);
+// A disputed amount must have been invoiced for that charge (and that
+// invoice, when given) and not be disputed already.
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const AccountState& state,
+                                                    const v1::DisputeChargeRequest& cmd,
+                                                    const domain::CommandContext& ctx);
+// UPHELD credits the disputed amount; REJECTED needs a note for the customer.
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const AccountState& state,
+                                                    const v1::ResolveDisputeRequest& cmd,
+                                                    const domain::CommandContext& ctx);
+
+v1::Account ToView(const AccountState& state);
+
+// ---- Reactions (sales, installation -> billing), on the customer's account ----
+
+// OrderPlaced -> ChargeScheduled per item: HELD "awaiting installation" when
+// the item needs installation, else ACTIVE. No events when the account
+// already has charges for the order (a redelivered event).
+// FAILED_PRECONDITION when the order's currency differs from the account's.
+[[nodiscard]] absl::StatusOr<domain::Events> ReactToOrderPlaced(
+    const AccountState& state, const v1::EventEnvelope& order_placed,
+    const domain::CommandContext& ctx);
+// InstallationCompleted -> ChargeActivated for delivered items' held
+// charges, ChargeHeld (reason "not delivered: <installer's reason>") for the
+// others. Idempotent. UNAVAILABLE when the order's charges are not scheduled
+// yet (the OrderPlaced is still on its way on the sales topic): retry later.
+[[nodiscard]] absl::StatusOr<domain::Events> ReactToInstallationCompleted(
+    const AccountState& state, const v1::EventEnvelope& installation_completed,
+    const domain::CommandContext& ctx);
+// OrderCancelled -> ChargeCancelled for the order's charges never activated;
+// delivered ones stay (ending them is a termination, not a cancellation).
+[[nodiscard]] absl::StatusOr<domain::Events> ReactToOrderCancelled(
+    const AccountState& state, const v1::EventEnvelope& order_cancelled,
+    const domain::CommandContext& ctx);
+
+}  // namespace threadline::billing

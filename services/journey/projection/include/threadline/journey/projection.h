@@ -1,0 +1,26 @@
+#pragma once
+
+// What one department event means for a customer's journey: the timeline
+// entry a person reads, and how the context card changes. Pure functions:
+// the projector feeds them in timeline order and stores the results.
+
+#include <string>
+
+#include "threadline/common/clock.h"
+#include "threadline/v1/envelope.pb.h"
+#include "threadline/v1/journey.pb.h"
+
+namespace threadline::journey {
+
+// The timeline entry for `event` (sequence left 0; the projector sets it).
+v1::TimelineEntry ToEntry(const v1::EventEnvelope& event);
+
+// Applies `event` to the customer's card. `now` is the projection time, used
+// for derived states such as "at risk" and "overdue".
+void ApplyToCard(const v1::EventEnvelope& event, v1::CustomerContext& card);
+
+// Recomputes time-dependent parts of the card (commitments at risk,
+// overdue callbacks) and the guidance flags.
+void RefreshDerived(v1::CustomerContext& card, TimePoint now);
+
+}  // namespace threadline::journey

@@ -1,0 +1,148 @@
+#include "threadline/journey/projection.h"
+
+#include "threadline/domain/domain.h"
+#include <gmock/gmock.h>
+
+#include "threadline/testing/testing.h"
+
+namespace threadline::journey {
+namespace {
+
+using ::testing::HasSubstr;
+
+const TimePoint kNow = FromUnixMicros(1'760'000'000'000'000);
+
+v1::EventEnvelope At(int64_t seconds_from_now, v1::Channel channel = v1::CHANNEL_PHONE) {
+  v1::EventEnvelope e;
+  static int n = 0;
+  e.set_event_id("evt-" + std::to_string(++n));
+  e.set_customer_id("cus_1");
+  *e.mutable_occurred_at() = domain::ToProto(kNow + std::chrono::seconds(seconds_from_now));
+  *e.mutable_recorded_at() = e.occurred_at();
+  e.set_channel(channel);
+  return e;
+}
+
+class CardTest : public ::testing::Test {
+ protected:
+  void Apply(const v1::EventEnvelope& e) { ApplyToCard(e, card_); }
+  bool HasFlag(const std::string& code) {
+    for (const auto& g : card_.guidance()) {
+      if (g.code() == code) return true;
+    }
+    return false;
+  }
+  v1::CustomerContext card_;
+};
+
+TEST_F(CardTest, RegistrationFillsIdentity) {
+  auto e = At(0);
+  auto* p = e.mutable_customer_registered();
+  p->set_name("Anna");
+  p->add_phone_numbers("+31612345678");
+  Apply(e);
+  EXPECT_EQ(card_.name(), "Anna");
+  EXPECT_EQ(card_.phone_numbers(0), "+31612345678");
+  auto entry = ToEntry(e);
+  EXPECT_EQ(entry.kind(), "CustomerRegistered");
+  EXPECT_THAT(entry.summary(), HasSubstr("Anna"));
+}
+
+TEST_F(CardTest, CommitmentStatesFollowTheOwnerDepartment) {
+  auto order = At(0);
+  auto* o = order.mutable_order_placed();
+  o->set_order_id("ord_1");
+  auto* c = o->add_commitments();
+  c->set_commitment_id("cmt_1");
+  c->set_text("full installation including broadband configuration");
+  c->set_owner(v1::DEPARTMENT_INSTALLATION);
+  *c->mutable_due_by() = domain::ToProto(kNow + std::chrono::hours(24 * 7));
+  Apply(order);
+  RefreshDerived(card_, kNow);
+  EXPECT_EQ(card_.commitments(0).state(), v1::COMMITMENT_STATE_OPEN);
+  // Due within two days and not delivered: at risk.
+  RefreshDerived(card_, kNow + std::chrono::hours(24 * 6));
+  EXPECT_EQ(card_.commitments(0).state(), v1::COMMITMENT_STATE_AT_RISK);
+  EXPECT_TRUE(HasFlag("COMMITMENT_AT_RISK"));
+
+  auto done = At(60, v1::CHANNEL_FIELD);
+  auto* d = done.mutable_installation_completed();
+  d->set_work_order_id("wo_1");
+  d->set_outcome(v1::COMPLETION_OUTCOME_PARTIAL);
+  auto* outcome = d->add_commitments();
+  outcome->set_commitment_id("cmt_1");
+  outcome->set_kept(false);
+  outcome->set_reason("only the line was connected");
+  Apply(done);
+  RefreshDerived(card_, kNow);
+  EXPECT_EQ(card_.commitments(0).state(), v1::COMMITMENT_STATE_BROKEN);
+  EXPECT_EQ(card_.commitments(0).reason(), "only the line was connected");
+  EXPECT_TRUE(HasFlag("COMMITMENT_BROKEN"));
+}
+
+TEST_F(CardTest, ComplaintAndHeldChargeRaiseGuidance) {
+  auto t = At(0);
+  auto* p = t.mutable_ticket_opened();
+  p->set_ticket_id("tkt_1");
+  p->set_category(v1::TICKET_CATEGORY_COMPLAINT);
+  p->set_tier(v1::SUPPORT_TIER_L1);
+  *p->mutable_sla_due_at() = domain::ToProto(kNow + std::chrono::hours(4));
+  Apply(t);
+  auto charge = At(1, v1::CHANNEL_SYSTEM);
+  auto* ch = charge.mutable_charge_scheduled();
+  ch->set_charge_id("chg_1");
+  ch->set_status(v1::CHARGE_STATUS_HELD);
+  ch->set_hold_reason("awaiting installation");
+  Apply(charge);
+  RefreshDerived(card_, kNow);
+  EXPECT_TRUE(HasFlag("OPEN_COMPLAINT"));
+  EXPECT_TRUE(HasFlag("INSTALLATION_PENDING"));
+  ASSERT_EQ(card_.open_tickets_size(), 1);
+  EXPECT_EQ(card_.open_tickets(0).tier(), "L1");
+
+  auto resolved = At(2);
+  resolved.mutable_ticket_resolved()->set_ticket_id("tkt_1");
+  Apply(resolved);
+  RefreshDerived(card_, kNow);
+  EXPECT_FALSE(HasFlag("OPEN_COMPLAINT"));
+  EXPECT_EQ(card_.open_tickets_size(), 0);
+}
+
+TEST_F(CardTest, OverdueCallbackIsFlagged) {
+  auto m = At(0);
+  auto* p = m.mutable_missed_call_linked();
+  p->set_callback_id("cb_1");
+  p->set_caller_number("+31612345678");
+  *p->mutable_sla_due_at() = domain::ToProto(kNow + std::chrono::hours(2));
+  Apply(m);
+  RefreshDerived(card_, kNow + std::chrono::hours(1));
+  EXPECT_FALSE(HasFlag("CALLBACK_OVERDUE"));
+  RefreshDerived(card_, kNow + std::chrono::hours(3));
+  EXPECT_TRUE(HasFlag("CALLBACK_OVERDUE"));
+}
+
+TEST_F(CardTest, LastContactPerChannelIgnoresSystemEvents) {
+  Apply(At(10, v1::CHANNEL_PHONE));
+  Apply(At(5, v1::CHANNEL_PHONE));  // older: does not move it back
+  Apply(At(20, v1::CHANNEL_SYSTEM));
+  ASSERT_EQ(card_.last_contacts_size(), 1);
+  EXPECT_EQ(card_.last_contacts(0).at().seconds(),
+            domain::ToProto(kNow + std::chrono::seconds(10)).seconds());
+}
+
+TEST_F(CardTest, EveryEventKindHasASummary) {
+  const auto* oneof = v1::EventEnvelope::descriptor()->FindOneofByName("payload");
+  ASSERT_NE(oneof, nullptr);
+  for (int i = 0; i < oneof->field_count(); ++i) {
+    v1::EventEnvelope e = At(0);
+    const auto* field = oneof->field(i);
+    e.GetReflection()->MutableMessage(&e, field);
+    auto entry = ToEntry(e);
+    EXPECT_EQ(entry.kind(), field->message_type()->name());
+    EXPECT_FALSE(entry.summary().empty()) << field->name();
+    EXPECT_NE(entry.summary(), "Unknown event") << field->name();
+  }
+}
+
+}  // namespace
+}  // namespace threadline::journey

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "threadline/bus/bus.h"
+#include "threadline/common/clock.h"
+#include "threadline/v1/journey.pb.h"
+
+namespace threadline::journey {
+
+// Topic of every journey update, keyed by customer_id.
+inline constexpr char kJourneyTopic[] = "threadline.journey.v1";
+
+// The four department topics the projector consumes.
+std::vector<std::string> DepartmentTopics();
+
+struct ProjectorOptions {
+  // Directory of the projection's RocksDB; created if missing.
+  std::string path;
+  // Messages taken per poll and written in one WriteBatch. Default: 2000.
+  size_t batch_size = 2000;
+  // How long one poll waits for the first message. Default: 100 ms.
+  std::chrono::milliseconds poll_wait{100};
+  // Clock for time-dependent parts of the card (at risk, overdue).
+  const Clock* clock = nullptr;
+  // Publish every new entry to kJourneyTopic. Default: true.
+  bool publish = true;
+};
+
+struct ProjectorStats {
+  uint64_t consumed = 0;           // messages read from the bus
+  uint64_t projected = 0;          // new timeline entries
+  uint64_t duplicates = 0;         // dropped by event_id
+  uint64_t dead_lettered = 0;      // undecodable messages parked
+  uint64_t refolds = 0;            // cards rebuilt for late events
+  uint64_t sequence = 0;           // last journey sequence number
+  uint64_t published_sequence = 0; // last sequence confirmed on kJourneyTopic
+};
+
+// Consumes every department topic into one timeline and one context card per
+// customer, in one RocksDB WriteBatch per poll together with the consumed
+// offsets and a de-duplication record per event_id, so a crash at any point
+// neither loses nor doubles an entry.
+//
+// Owns a consumer thread between Start() and Stop(). Queries and Subscribe
+// are thread-safe. The bus must outlive the projector.
+class Projector {
+ public:
+  static absl::StatusOr<std::unique_ptr<Projector>> Open(const ProjectorOptions& options,
+                                                         bus::Bus* bus);
+  virtual ~Projector() = default;
+
+  [[nodiscard]] virtual absl::Status Start() = 0;
+  virtual void Stop() = 0;
+
+  // Consumes until every department partition has reached the end offsets
+  // seen at the call (a rebuild), reporting progress as (done, total).
+  [[nodiscard]] virtual absl::Status CatchUp(
+      const std::function<void(uint64_t done, uint64_t total)>& progress) = 0;
+  // True once the projector has reached the end offsets seen at Start().
+  virtual bool CaughtUp() const = 0;
+
+  virtual absl::StatusOr<v1::GetTimelineResponse> GetTimeline(
+      const v1::GetTimelineRequest& request) = 0;
+  virtual absl::StatusOr<v1::CustomerContext> GetCustomerContext(
+      const std::string& customer_id) = 0;
+  virtual absl::StatusOr<v1::FindCustomerResponse> FindCustomer(
+      const v1::FindCustomerRequest& request) = 0;
+
+  // Updates after `resume_token` (empty: from now) for the given customers
+  // (empty: all), until `on_update` returns false or the projector stops.
+  // Blocks the calling thread. RESOURCE_EXHAUSTED if the subscriber falls
+  // more than `max_lag` updates behind.
+  virtual absl::Status Subscribe(const v1::SubscribeJourneyRequest& request,
+                                 const std::function<bool(const v1::JourneyUpdate&)>& on_update,
+                                 const std::function<bool()>& cancelled, uint64_t max_lag) = 0;
+
+  // Every customer's timeline (without sequence numbers) and card, in key
+  // order: equal for a live projection and a rebuild of the same events.
+  virtual absl::StatusOr<std::string> Fingerprint() = 0;
+
+  virtual ProjectorStats Stats() const = 0;
+};
+
+}  // namespace threadline::journey

@@ -1,0 +1,694 @@
+#include "threadline/journey/projector.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <set>
+
+#include "threadline/common/coding.h"
+#include "threadline/common/log.h"
+#include "threadline/common/status.h"
+#include "threadline/domain/domain.h"
+#include "threadline/domain/validate.h"
+#include "threadline/journey/projection.h"
+#include "threadline/outbox/relay.h"
+
+namespace threadline::journey {
+namespace {
+
+using coding::Fixed64Key;
+using coding::GetFixed32BE;
+using coding::GetFixed64BE;
+using coding::PutFixed32BE;
+using coding::PutFixed64BE;
+
+constexpr uint32_t kMaxSchemaVersion = 1;
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = std::string(what) + ": " + s.ToString();
+  if (s.IsIOError() || s.IsBusy()) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+// Timeline order is (occurred_at, event_id); the time is biased so that
+// unsigned big-endian bytes sort like signed microseconds.
+std::string OrderSuffix(const v1::EventEnvelope& e) {
+  std::string s;
+  int64_t us = ToUnixMicros(domain::FromProto(e.occurred_at()));
+  PutFixed64BE(s, static_cast<uint64_t>(us) ^ (1ULL << 63));
+  s.append(e.event_id());
+  return s;
+}
+std::string CustomerPrefix(char kind, std::string_view customer) {
+  std::string k(1, kind);
+  k.push_back('/');
+  k.append(customer);
+  k.push_back('\0');
+  return k;
+}
+std::string CardKey(std::string_view customer) { return "c/" + std::string(customer); }
+std::string OffsetKey(const bus::TopicPartition& tp) {
+  std::string k = "o/" + tp.topic;
+  k.push_back('\0');
+  PutFixed32BE(k, static_cast<uint32_t>(tp.partition));
+  return k;
+}
+std::string FeedKey(uint64_t seq) { return "f/" + Fixed64Key(seq); }
+
+std::string Hex(std::string_view bytes) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+std::optional<std::string> Unhex(std::string_view hex) {
+  if (hex.size() % 2) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    auto nib = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      return -1;
+    };
+    int hi = nib(hex[i]), lo = nib(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+class RocksProjector final : public Projector {
+ public:
+  RocksProjector(ProjectorOptions options, bus::Bus* bus, std::unique_ptr<rocksdb::DB> db)
+      : options_(std::move(options)), bus_(bus), db_(std::move(db)) {
+    clock_ = options_.clock ? options_.clock : &Clock::Real();
+  }
+
+  ~RocksProjector() override {
+    Stop();
+    db_->Close().PermitUncheckedError();
+  }
+
+  absl::Status Init() {
+    std::string v;
+    if (db_->Get(rocksdb::ReadOptions(), "m/seq", &v).ok() && v.size() == 8) {
+      sequence_ = GetFixed64BE(v);
+    }
+    if (db_->Get(rocksdb::ReadOptions(), "m/pub", &v).ok() && v.size() == 8) {
+      published_ = saved_published_ = GetFixed64BE(v);
+    }
+    ASSIGN_OR_RETURN(consumer_, bus_->NewConsumer());
+    std::vector<bus::PartitionStart> starts;
+    for (const auto& topic : DepartmentTopics()) {
+      ASSIGN_OR_RETURN(int32_t partitions, bus_->PartitionCount(topic));
+      ASSIGN_OR_RETURN(auto ends, bus_->EndOffsets(topic));
+      for (int32_t p = 0; p < partitions; ++p) {
+        bus::TopicPartition tp{topic, p};
+        int64_t next = 0;
+        if (db_->Get(rocksdb::ReadOptions(), OffsetKey(tp), &v).ok() && v.size() == 8) {
+          next = static_cast<int64_t>(GetFixed64BE(v));
+        }
+        starts.push_back({tp, next});
+        next_[tp] = next;
+        target_[tp] = p < static_cast<int32_t>(ends.size()) ? ends[p] : 0;
+      }
+    }
+    RETURN_IF_ERROR(consumer_->Assign(starts));
+    if (options_.publish) {
+      ASSIGN_OR_RETURN(publisher_, bus_->NewPublisher());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Start() override {
+    if (options_.publish) RepublishUnconfirmed();
+    running_ = true;
+    thread_ = std::thread([this] { Loop(); });
+    return absl::OkStatus();
+  }
+
+  void Stop() override {
+    if (!running_.exchange(false)) return;
+    consumer_->Wake();
+    if (thread_.joinable()) thread_.join();
+    if (publisher_) publisher_->Flush(std::chrono::seconds(10)).IgnoreError();
+    SavePublished();
+    std::lock_guard lock(mu_);
+    feed_cv_.notify_all();
+  }
+
+  absl::Status CatchUp(const std::function<void(uint64_t, uint64_t)>& progress) override {
+    uint64_t total = 0;
+    for (const auto& [tp, end] : target_) total += static_cast<uint64_t>(end);
+    while (!CaughtUp()) {
+      ASSIGN_OR_RETURN(auto batch, consumer_->Poll(options_.batch_size, options_.poll_wait));
+      RETURN_IF_ERROR(Project(batch));
+      if (progress) {
+        uint64_t done = 0;
+        std::lock_guard lock(mu_);
+        for (const auto& [tp, end] : target_) done += std::min<uint64_t>(next_[tp], end);
+        progress(done, total);
+      }
+    }
+    if (publisher_) publisher_->Flush(std::chrono::seconds(30)).IgnoreError();
+    SavePublished();
+    return absl::OkStatus();
+  }
+
+  bool CaughtUp() const override {
+    std::lock_guard lock(mu_);
+    for (const auto& [tp, end] : target_) {
+      auto it = next_.find(tp);
+      if (it == next_.end() || it->second < end) return false;
+    }
+    return true;
+  }
+
+  absl::StatusOr<v1::GetTimelineResponse> GetTimeline(const v1::GetTimelineRequest& r) override {
+    RETURN_IF_ERROR(ValidateCustomerId(r.customer_id()));
+    int32_t page_size = r.page_size() == 0 ? 50 : r.page_size();
+    if (page_size < 0 || page_size > 500) {
+      return absl::InvalidArgumentError("page_size: must be between 1 and 500 (default 50)");
+    }
+    ASSIGN_OR_RETURN(bool known, CustomerKnown(r.customer_id()));
+    if (!known) return absl::NotFoundError("customer " + r.customer_id() + " has no journey");
+    std::string prefix = CustomerPrefix('t', r.customer_id());
+    std::string start = prefix;
+    if (!r.page_token().empty()) {
+      auto token = Unhex(r.page_token());
+      if (!token) return absl::InvalidArgumentError("page_token: not a token from this API");
+      start = prefix + *token;
+      start.push_back('\0');  // strictly after the last entry returned
+    } else if (r.has_time_range() && r.time_range().has_start()) {
+      PutFixed64BE(start, static_cast<uint64_t>(ToUnixMicros(
+                              domain::FromProto(r.time_range().start()))) ^
+                              (1ULL << 63));
+    }
+    std::optional<TimePoint> end;
+    if (r.has_time_range() && r.time_range().has_end()) {
+      end = domain::FromProto(r.time_range().end());
+    }
+    std::set<int> departments(r.departments().begin(), r.departments().end());
+    std::set<int> channels(r.channels().begin(), r.channels().end());
+    v1::GetTimelineResponse out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    std::string last_suffix;
+    for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      v1::TimelineEntry entry;
+      if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError("timeline entry does not decode");
+      }
+      if (end && domain::FromProto(entry.occurred_at()) >= *end) break;
+      last_suffix = it->key().ToString().substr(prefix.size());
+      if (!departments.empty() && !departments.count(entry.department())) continue;
+      if (!channels.empty() && !channels.count(entry.channel())) continue;
+      *out.add_entries() = std::move(entry);
+      if (out.entries_size() == page_size) {
+        it->Next();
+        if (it->Valid() && it->key().starts_with(prefix)) {
+          out.set_next_page_token(Hex(last_suffix));
+        }
+        break;
+      }
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "reading a timeline"));
+    return out;
+  }
+
+  absl::StatusOr<v1::CustomerContext> GetCustomerContext(const std::string& customer) override {
+    RETURN_IF_ERROR(ValidateCustomerId(customer));
+    std::string v;
+    auto s = db_->Get(rocksdb::ReadOptions(), CardKey(customer), &v);
+    if (s.IsNotFound()) return absl::NotFoundError("customer " + customer + " has no journey");
+    RETURN_IF_ERROR(FromRocks(s, "reading a context card"));
+    v1::CustomerContext card;
+    if (!card.ParseFromString(v)) return absl::DataLossError("context card does not decode");
+    RefreshDerived(card, clock_->Now());
+    return card;
+  }
+
+  absl::StatusOr<v1::FindCustomerResponse> FindCustomer(const v1::FindCustomerRequest& r) override {
+    int32_t limit = r.limit() == 0 ? 20 : r.limit();
+    if (limit < 0 || limit > 100) {
+      return absl::InvalidArgumentError("limit: must be between 1 and 100 (default 20)");
+    }
+    RETURN_IF_ERROR(domain::ValidateText("query", r.query(), domain::kMaxNameLength));
+    v1::FindCustomerResponse out;
+    std::string q(r.query());
+    auto add = [&](const std::string& customer, const char* how) {
+      for (const auto& m : out.matches()) {
+        if (m.customer_id() == customer) return;
+      }
+      auto* m = out.add_matches();
+      m->set_customer_id(customer);
+      m->set_matched_on(how);
+      std::string card;
+      v1::CustomerContext c;
+      if (db_->Get(rocksdb::ReadOptions(), CardKey(customer), &card).ok() &&
+          c.ParseFromString(card)) {
+        m->set_name(c.name());
+      }
+    };
+    std::string v;
+    if (q.find('@') != std::string::npos) {
+      if (db_->Get(rocksdb::ReadOptions(), "i/e/" + LowerAscii(q), &v).ok()) add(v, "email");
+      return out;
+    }
+    if (auto phone = domain::NormalizePhone("query", q); phone.ok()) {
+      if (db_->Get(rocksdb::ReadOptions(), "i/p/" + *phone, &v).ok()) add(v, "phone");
+    }
+    std::string prefix = "i/n/" + LowerAscii(q);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) &&
+                           out.matches_size() < limit;
+         it->Next()) {
+      std::string key = it->key().ToString();
+      add(key.substr(key.rfind('\0') + 1), "name");
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "searching customers"));
+    return out;
+  }
+
+  absl::Status Subscribe(const v1::SubscribeJourneyRequest& r,
+                         const std::function<bool(const v1::JourneyUpdate&)>& on_update,
+                         const std::function<bool()>& cancelled, uint64_t max_lag) override {
+    std::set<std::string> customers(r.customer_ids().begin(), r.customer_ids().end());
+    uint64_t after;
+    if (r.resume_token().empty()) {
+      std::lock_guard lock(mu_);
+      after = sequence_;
+    } else {
+      char* endp = nullptr;
+      after = std::strtoull(r.resume_token().c_str(), &endp, 10);
+      if (endp == nullptr || *endp != '\0') {
+        return absl::InvalidArgumentError("resume_token: not a token from this API");
+      }
+      std::lock_guard lock(mu_);
+      if (after > sequence_) {
+        return absl::InvalidArgumentError("resume_token: from the future of this projection");
+      }
+    }
+    while (!cancelled()) {
+      uint64_t head;
+      {
+        std::unique_lock lock(mu_);
+        feed_cv_.wait_for(lock, std::chrono::milliseconds(200),
+                          [&] { return sequence_ > after || !running_; });
+        head = sequence_;
+        if (!running_ && head <= after) {
+          return absl::UnavailableError("the journey projector is shutting down; resume later");
+        }
+      }
+      if (head - after > max_lag) {
+        return absl::ResourceExhaustedError(
+            "subscriber fell " + std::to_string(head - after) +
+            " updates behind; resume with the last token received");
+      }
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      for (it->Seek(FeedKey(after + 1)); it->Valid() && it->key().starts_with("f/"); it->Next()) {
+        uint64_t seq = GetFixed64BE(it->key().ToStringView().substr(2));
+        if (seq > head) break;
+        after = seq;
+        v1::JourneyUpdate u;
+        if (!u.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          return absl::DataLossError("journey feed entry does not decode");
+        }
+        if (!customers.empty() && !customers.count(u.entry().customer_id())) continue;
+        auto card = GetCustomerContext(u.entry().customer_id());
+        if (card.ok()) *u.mutable_context() = std::move(*card);
+        if (!on_update(u)) return absl::OkStatus();
+      }
+      RETURN_IF_ERROR(FromRocks(it->status(), "reading the journey feed"));
+    }
+    return absl::CancelledError("subscriber went away");
+  }
+
+  absl::StatusOr<std::string> Fingerprint() override {
+    uint64_t h = 1469598103934665603ULL;
+    auto mix = [&h](std::string_view s) {
+      for (unsigned char c : s) {
+        h ^= c;
+        h *= 1099511628211ULL;
+      }
+      h ^= 0xff;
+      h *= 1099511628211ULL;
+    };
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    uint64_t entries = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view key = it->key().ToStringView();
+      if (key.starts_with("t/")) {
+        v1::TimelineEntry e;
+        e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()));
+        e.clear_sequence();
+        mix(key);
+        mix(e.SerializeAsString());
+        ++entries;
+      } else if (key.starts_with("c/") || key.starts_with("i/") || key.starts_with("e/")) {
+        mix(key);
+        mix(it->value().ToStringView());
+      }
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "fingerprinting"));
+    return std::to_string(entries) + ":" + Hex(Fixed64Key(h));
+  }
+
+  ProjectorStats Stats() const override {
+    std::lock_guard lock(mu_);
+    ProjectorStats s = stats_;
+    s.sequence = sequence_;
+    s.published_sequence = published_;
+    return s;
+  }
+
+ private:
+  static absl::Status ValidateCustomerId(const std::string& id) {
+    return domain::ValidateId("customer_id", id, "cus");
+  }
+
+  absl::StatusOr<bool> CustomerKnown(const std::string& customer) {
+    std::string v;
+    auto s = db_->Get(rocksdb::ReadOptions(), CardKey(customer), &v);
+    if (s.IsNotFound()) return false;
+    RETURN_IF_ERROR(FromRocks(s, "reading a context card"));
+    return true;
+  }
+
+  void Loop() {
+    LogEvery errors(std::chrono::seconds(5));
+    while (running_) {
+      auto batch = consumer_->Poll(options_.batch_size, options_.poll_wait);
+      absl::Status s = batch.ok() ? Project(*batch) : batch.status();
+      if (!s.ok()) {
+        if (errors.Allow()) log_.Error("projection failed; retrying", {{"error", s.ToString()}});
+        // The batch was not committed: read it again from the stored offsets.
+        RewindToCommitted().IgnoreError();
+        std::unique_lock lock(mu_);
+        feed_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return !running_; });
+      }
+    }
+  }
+
+  absl::Status RewindToCommitted() {
+    std::vector<bus::PartitionStart> starts;
+    std::lock_guard lock(mu_);
+    for (const auto& [tp, next] : next_) starts.push_back({tp, next});
+    return consumer_->Assign(starts);
+  }
+
+  // Staged state for one batch.
+  struct Staged {
+    rocksdb::WriteBatch wb;
+    std::set<std::string> seen;
+    std::map<std::string, v1::CustomerContext> cards;
+    std::map<std::string, std::string> last_key;  // customer -> last order suffix
+    std::map<std::string, std::map<std::string, std::string>> envelopes;  // staged e/ values
+    std::vector<v1::JourneyUpdate> updates;
+    std::map<bus::TopicPartition, int64_t> offsets;
+  };
+
+  absl::StatusOr<bool> Seen(Staged& st, const std::string& event_id) {
+    if (st.seen.count(event_id)) return true;
+    std::string v;
+    auto s = db_->Get(rocksdb::ReadOptions(), "s/" + event_id, &v);
+    if (s.IsNotFound()) return false;
+    RETURN_IF_ERROR(FromRocks(s, "checking an event id"));
+    return true;
+  }
+
+  absl::StatusOr<v1::CustomerContext*> Card(Staged& st, const std::string& customer) {
+    auto it = st.cards.find(customer);
+    if (it != st.cards.end()) return &it->second;
+    v1::CustomerContext card;
+    std::string v;
+    auto s = db_->Get(rocksdb::ReadOptions(), CardKey(customer), &v);
+    if (s.ok()) {
+      if (!card.ParseFromString(v)) return absl::DataLossError("context card does not decode");
+    } else if (!s.IsNotFound()) {
+      RETURN_IF_ERROR(FromRocks(s, "reading a context card"));
+    }
+    return &st.cards.emplace(customer, std::move(card)).first->second;
+  }
+
+  absl::StatusOr<std::string> LastKey(Staged& st, const std::string& customer) {
+    auto it = st.last_key.find(customer);
+    if (it != st.last_key.end()) return it->second;
+    std::string prefix = CustomerPrefix('e', customer);
+    std::unique_ptr<rocksdb::Iterator> iter(db_->NewIterator(rocksdb::ReadOptions()));
+    iter->SeekForPrev(prefix + std::string(64, '\xff'));
+    RETURN_IF_ERROR(FromRocks(iter->status(), "reading a timeline"));
+    std::string last;
+    if (iter->Valid() && iter->key().starts_with(prefix)) {
+      last = iter->key().ToString().substr(prefix.size());
+    }
+    st.last_key[customer] = last;
+    return last;
+  }
+
+  // The card is a fold over the customer's events in timeline order; an
+  // event that sorts before the last one applied makes us fold again.
+  absl::Status Refold(Staged& st, const std::string& customer, v1::CustomerContext& card) {
+    std::map<std::string, std::string> all = st.envelopes[customer];
+    std::string prefix = CustomerPrefix('e', customer);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      all.emplace(it->key().ToString().substr(prefix.size()), it->value().ToString());
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "refolding a card"));
+    card.Clear();
+    for (const auto& [suffix, bytes] : all) {
+      v1::EventEnvelope e;
+      if (!e.ParseFromString(bytes)) return absl::DataLossError("stored event does not decode");
+      ApplyToCard(e, card);
+    }
+    ++stats_refolds_;
+    return absl::OkStatus();
+  }
+
+  absl::Status ProjectOne(Staged& st, const v1::EventEnvelope& e) {
+    const std::string& customer = e.customer_id();
+    std::string suffix = OrderSuffix(e);
+    std::string bytes = e.SerializeAsString();
+    ASSIGN_OR_RETURN(std::string last, LastKey(st, customer));
+    ASSIGN_OR_RETURN(v1::CustomerContext * card, Card(st, customer));
+    st.envelopes[customer][suffix] = bytes;
+    if (suffix > last) {
+      ApplyToCard(e, *card);
+      st.last_key[customer] = suffix;
+    } else {
+      RETURN_IF_ERROR(Refold(st, customer, *card));
+    }
+    v1::TimelineEntry entry = ToEntry(e);
+    uint64_t seq = sequence_ + st.updates.size() + 1;
+    entry.set_sequence(seq);
+    st.wb.Put(CustomerPrefix('e', customer) + suffix, bytes).PermitUncheckedError();
+    st.wb.Put(CustomerPrefix('t', customer) + suffix, entry.SerializeAsString())
+        .PermitUncheckedError();
+    v1::JourneyUpdate update;
+    update.set_resume_token(std::to_string(seq));
+    *update.mutable_entry() = entry;
+    st.wb.Put(FeedKey(seq), update.SerializeAsString()).PermitUncheckedError();
+    st.updates.push_back(std::move(update));
+    if (e.has_customer_registered()) {
+      const auto& p = e.customer_registered();
+      for (const auto& phone : p.phone_numbers()) {
+        st.wb.Put("i/p/" + phone, customer).PermitUncheckedError();
+      }
+      for (const auto& email : p.emails()) {
+        st.wb.Put("i/e/" + email, customer).PermitUncheckedError();
+      }
+      std::string name_key = "i/n/" + LowerAscii(p.name());
+      name_key.push_back('\0');
+      name_key.append(customer);
+      st.wb.Put(name_key, "").PermitUncheckedError();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Project(const std::vector<bus::Message>& batch) {
+    if (batch.empty()) return absl::OkStatus();
+    Staged st;
+    uint64_t duplicates = 0, dead = 0;
+    for (const auto& m : batch) {
+      st.offsets[{m.topic, m.partition}] = m.offset + 1;
+      v1::EventEnvelope e;
+      if (!e.ParseFromString(m.value) || e.event_id().empty() ||
+          e.schema_version() > kMaxSchemaVersion ||
+          e.payload_case() == v1::EventEnvelope::PAYLOAD_NOT_SET) {
+        ++dead;
+        if (dead_letters_.Allow()) {
+          log_.Warn("unreadable event parked", {{"topic", m.topic}, {"offset", m.offset}});
+        }
+        continue;
+      }
+      ASSIGN_OR_RETURN(bool seen, Seen(st, e.event_id()));
+      if (seen) {
+        ++duplicates;
+        continue;
+      }
+      st.seen.insert(e.event_id());
+      st.wb.Put("s/" + e.event_id(), "").PermitUncheckedError();
+      if (e.customer_id().empty()) continue;  // e.g. a missed call from an unknown number
+      RETURN_IF_ERROR(ProjectOne(st, e));
+    }
+    for (const auto& [customer, card] : st.cards) {
+      st.wb.Put(CardKey(customer), card.SerializeAsString()).PermitUncheckedError();
+    }
+    for (const auto& [tp, next] : st.offsets) {
+      st.wb.Put(OffsetKey(tp), Fixed64Key(static_cast<uint64_t>(next))).PermitUncheckedError();
+    }
+    uint64_t new_seq = sequence_ + st.updates.size();
+    st.wb.Put("m/seq", Fixed64Key(new_seq)).PermitUncheckedError();
+    // No fsync: the WAL survives kill -9, and after a machine crash the
+    // projection re-reads from the offsets committed with it.
+    RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &st.wb), "committing a batch"));
+    {
+      std::lock_guard lock(mu_);
+      sequence_ = new_seq;
+      for (const auto& [tp, next] : st.offsets) next_[tp] = next;
+      stats_.consumed += batch.size();
+      stats_.projected += st.updates.size();
+      stats_.duplicates += duplicates;
+      stats_.dead_lettered += dead;
+      stats_.refolds = stats_refolds_;
+      feed_cv_.notify_all();
+    }
+    for (auto& u : st.updates) PublishUpdate(u);
+    SavePublished();
+    return absl::OkStatus();
+  }
+
+  void PublishUpdate(const v1::JourneyUpdate& u) {
+    if (!publisher_) return;
+    bus::OutMessage m;
+    m.topic = kJourneyTopic;
+    m.key = u.entry().customer_id();
+    m.value = u.SerializeAsString();
+    m.headers.push_back({outbox::kHeaderEventType, u.entry().kind()});
+    m.headers.push_back({outbox::kHeaderEventId, u.entry().event_id()});
+    uint64_t seq = u.entry().sequence();
+    absl::Status s = publisher_->Publish(std::move(m), [this, seq](const absl::Status& st,
+                                                                   int32_t, int64_t) {
+      std::lock_guard lock(mu_);
+      if (!st.ok()) {
+        publish_failed_ = true;
+        return;
+      }
+      if (seq == published_ + 1) {
+        ++published_;
+        while (!published_ahead_.empty() && *published_ahead_.begin() == published_ + 1) {
+          published_ahead_.erase(published_ahead_.begin());
+          ++published_;
+        }
+      } else if (seq > published_) {
+        published_ahead_.insert(seq);
+      }
+    });
+    if (!s.ok()) {
+      std::lock_guard lock(mu_);
+      publish_failed_ = true;
+    }
+  }
+
+  // Entries committed but not confirmed on the journey topic go out again
+  // (consumers of the journey topic drop duplicates by event_id).
+  void RepublishUnconfirmed() {
+    uint64_t from;
+    {
+      std::lock_guard lock(mu_);
+      from = published_;
+      published_ahead_.clear();
+      publish_failed_ = false;
+    }
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(FeedKey(from + 1)); it->Valid() && it->key().starts_with("f/"); it->Next()) {
+      v1::JourneyUpdate u;
+      if (u.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        PublishUpdate(u);
+      }
+    }
+  }
+
+  void SavePublished() {
+    uint64_t p;
+    bool failed;
+    {
+      std::lock_guard lock(mu_);
+      p = published_;
+      failed = publish_failed_;
+      if (p == saved_published_ && !failed) return;
+    }
+    if (p != saved_published_) {
+      db_->Put(rocksdb::WriteOptions(), "m/pub", Fixed64Key(p)).PermitUncheckedError();
+      saved_published_ = p;
+    }
+    if (failed && publisher_ && publisher_->Flush(std::chrono::seconds(5)).ok()) {
+      RepublishUnconfirmed();
+    }
+  }
+
+  ProjectorOptions options_;
+  bus::Bus* bus_;
+  std::unique_ptr<rocksdb::DB> db_;
+  const Clock* clock_;
+  std::unique_ptr<bus::Consumer> consumer_;
+  std::unique_ptr<bus::Publisher> publisher_;
+
+  mutable std::mutex mu_;
+  std::condition_variable feed_cv_;
+  std::map<bus::TopicPartition, int64_t> next_;
+  std::map<bus::TopicPartition, int64_t> target_;
+  uint64_t sequence_ = 0;
+  uint64_t published_ = 0;
+  uint64_t saved_published_ = 0;
+  std::set<uint64_t> published_ahead_;
+  bool publish_failed_ = false;
+  ProjectorStats stats_;
+  uint64_t stats_refolds_ = 0;
+
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+  LogEvery dead_letters_{std::chrono::seconds(5)};
+  Logger log_{"journey.projector"};
+};
+
+}  // namespace
+
+std::vector<std::string> DepartmentTopics() {
+  return {"threadline.sales.v1", "threadline.installation.v1", "threadline.support.v1",
+          "threadline.billing.v1"};
+}
+
+absl::StatusOr<std::unique_ptr<Projector>> Projector::Open(const ProjectorOptions& options,
+                                                           bus::Bus* bus) {
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(o, options.path, &raw);
+  if (!s.ok()) {
+    if (s.ToString().find("lock") != std::string::npos) {
+      return absl::FailedPreconditionError("journey store at " + options.path +
+                                           " is in use by another process: " + s.ToString());
+    }
+    return FromRocks(s, "opening the journey store at " + options.path);
+  }
+  auto p = std::make_unique<RocksProjector>(options, bus, std::unique_ptr<rocksdb::DB>(raw));
+  RETURN_IF_ERROR(p->Init());
+  return std::unique_ptr<Projector>(std::move(p));
+}
+
+}  // namespace threadline::journey

@@ -1,0 +1,261 @@
+#include "threadline/journey/projector.h"
+
+#include <thread>
+
+#include "threadline/bus/embedded.h"
+#include "threadline/domain/domain.h"
+#include "threadline/outbox/relay.h"
+#include "threadline/testing/testing.h"
+
+namespace threadline::journey {
+namespace {
+
+using ::threadline::testing::TempDir;
+using ::threadline::testing::WaitFor;
+
+const TimePoint kT0 = FromUnixMicros(1'760'000'000'000'000);
+constexpr char kCustomer[] = "cus_0190aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+class ProjectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bus::EmbeddedBusOptions bo;
+    bo.path = (dir_.path() / "bus").string();
+    bus_ = std::move(*bus::OpenEmbeddedBus(bo));
+    std::vector<bus::TopicSpec> topics;
+    for (const auto& t : DepartmentTopics()) topics.push_back({t, 3});
+    topics.push_back({kJourneyTopic, 3});
+    ASSERT_OK(bus_->EnsureTopics(topics));
+    publisher_ = std::move(*bus_->NewPublisher());
+  }
+
+  std::unique_ptr<Projector> OpenProjector(const std::string& name, bool publish = true) {
+    ProjectorOptions o;
+    o.path = (dir_.path() / name).string();
+    o.publish = publish;
+    o.poll_wait = std::chrono::milliseconds(20);
+    auto p = Projector::Open(o, bus_.get());
+    EXPECT_OK(p);
+    return std::move(*p);
+  }
+
+  v1::EventEnvelope Event(int seconds, const std::string& id,
+                          v1::Department dept = v1::DEPARTMENT_SALES) {
+    v1::EventEnvelope e;
+    e.set_event_id(id);
+    e.set_customer_id(kCustomer);
+    e.set_department(dept);
+    e.set_channel(v1::CHANNEL_PHONE);
+    e.set_schema_version(1);
+    *e.mutable_occurred_at() = domain::ToProto(kT0 + std::chrono::seconds(seconds));
+    *e.mutable_recorded_at() = e.occurred_at();
+    return e;
+  }
+  v1::EventEnvelope Registered(int seconds, const std::string& id) {
+    auto e = Event(seconds, id);
+    auto* p = e.mutable_customer_registered();
+    p->set_customer_id(kCustomer);
+    p->set_name("Anna de Vries");
+    p->add_phone_numbers("+31612345678");
+    p->add_emails("anna@example.org");
+    return e;
+  }
+  v1::EventEnvelope Contact(int seconds, const std::string& id) {
+    auto e = Event(seconds, id);
+    e.mutable_contact_logged()->set_outcome(id);
+    return e;
+  }
+
+  void Publish(const v1::EventEnvelope& e) {
+    std::string topic = outbox::DepartmentTopic(e.department());
+    ASSERT_OK(publisher_->Publish(outbox::ToMessage(e, topic), nullptr));
+  }
+  void PublishRaw(const std::string& topic, const std::string& value) {
+    bus::OutMessage m;
+    m.topic = topic;
+    m.key = kCustomer;
+    m.value = value;
+    ASSERT_OK(publisher_->Publish(std::move(m), nullptr));
+  }
+
+  std::vector<std::string> TimelineIds(Projector& p) {
+    v1::GetTimelineRequest r;
+    r.set_customer_id(kCustomer);
+    r.set_page_size(500);
+    auto t = p.GetTimeline(r);
+    std::vector<std::string> ids;
+    if (t.ok()) {
+      for (const auto& e : t->entries()) ids.push_back(e.event_id());
+    }
+    return ids;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<bus::Bus> bus_;
+  std::unique_ptr<bus::Publisher> publisher_;
+};
+
+TEST_F(ProjectorTest, TimelineInOccurredOrderWithLateEventsInPlaceAndDuplicatesDropped) {
+  auto p = OpenProjector("journey");
+  ASSERT_OK(p->Start());
+  Publish(Registered(0, "e0"));
+  Publish(Contact(20, "e2"));
+  ASSERT_TRUE(WaitFor([&] { return TimelineIds(*p).size() == 2; }));
+  Publish(Contact(10, "e1"));  // arrives late, happened earlier
+  Publish(Contact(20, "e2"));  // a duplicate from a re-publishing relay
+  ASSERT_TRUE(WaitFor([&] { return p->Stats().consumed == 4; }));
+  EXPECT_EQ(TimelineIds(*p), (std::vector<std::string>{"e0", "e1", "e2"}));
+  EXPECT_EQ(p->Stats().duplicates, 1u);
+  EXPECT_GE(p->Stats().refolds, 1u);
+  auto card = p->GetCustomerContext(kCustomer);
+  ASSERT_OK(card);
+  EXPECT_EQ(card->name(), "Anna de Vries");
+  EXPECT_EQ(card->timeline_length(), 3u);
+}
+
+TEST_F(ProjectorTest, RestartResumesFromStoredOffsetsWithoutDoubling) {
+  {
+    auto p = OpenProjector("journey");
+    ASSERT_OK(p->Start());
+    Publish(Registered(0, "e0"));
+    Publish(Contact(1, "e1"));
+    ASSERT_TRUE(WaitFor([&] { return TimelineIds(*p).size() == 2; }));
+    p->Stop();
+  }
+  Publish(Contact(2, "e2"));
+  auto p = OpenProjector("journey");
+  ASSERT_OK(p->Start());
+  ASSERT_TRUE(WaitFor([&] { return TimelineIds(*p).size() == 3; }));
+  EXPECT_EQ(p->Stats().consumed, 1u);  // only the new message was read
+  EXPECT_EQ(TimelineIds(*p), (std::vector<std::string>{"e0", "e1", "e2"}));
+}
+
+TEST_F(ProjectorTest, RebuildEqualsLive) {
+  auto live = OpenProjector("journey");
+  ASSERT_OK(live->Start());
+  Publish(Registered(0, "e0"));
+  for (int i = 1; i < 50; ++i) Publish(Contact(100 - i, "c" + std::to_string(i)));
+  auto sw = Event(7, "sw", v1::DEPARTMENT_SALES);
+  sw.mutable_product_switched()->set_from_sku("ZZ");
+  sw.mutable_product_switched()->set_to_sku("ZZ-2");
+  Publish(sw);
+  ASSERT_TRUE(WaitFor([&] { return live->Stats().consumed == 51; }));
+  auto rebuilt = OpenProjector("rebuild", /*publish=*/false);
+  ASSERT_OK(rebuilt->CatchUp(nullptr));
+  EXPECT_EQ(rebuilt->Stats().projected, 51u);
+  auto a = live->Fingerprint();
+  auto b = rebuilt->Fingerprint();
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(a->substr(0, 3), "51:");
+}
+
+TEST_F(ProjectorTest, FindCustomerByPhoneInAnyFormatEmailOrName) {
+  auto p = OpenProjector("journey");
+  ASSERT_OK(p->Start());
+  Publish(Registered(0, "e0"));
+  ASSERT_TRUE(WaitFor([&] { return TimelineIds(*p).size() == 1; }));
+  for (const std::string q : {"+31 6 1234 5678", "0031-6-12345678", "ANNA@example.org", "anna d"}) {
+    v1::FindCustomerRequest r;
+    r.set_query(q);
+    auto found = p->FindCustomer(r);
+    ASSERT_OK(found);
+    ASSERT_EQ(found->matches_size(), 1) << q;
+    EXPECT_EQ(found->matches(0).customer_id(), kCustomer);
+    EXPECT_EQ(found->matches(0).name(), "Anna de Vries");
+  }
+  v1::FindCustomerRequest r;
+  r.set_query("Bert");
+  EXPECT_EQ(p->FindCustomer(r)->matches_size(), 0);
+}
+
+TEST_F(ProjectorTest, PoisonMessagesAreParkedAndTheProjectorKeepsGoing) {
+  auto p = OpenProjector("journey");
+  ASSERT_OK(p->Start());
+  PublishRaw("threadline.sales.v1", "\xff\xfe not an envelope");
+  auto future = Contact(1, "future");
+  future.set_schema_version(99);
+  Publish(future);
+  auto empty = Event(2, "empty");
+  Publish(empty);  // no payload
+  Publish(Registered(0, "e0"));
+  ASSERT_TRUE(WaitFor([&] { return TimelineIds(*p).size() == 1; }));
+  EXPECT_EQ(p->Stats().dead_lettered, 3u);
+}
+
+TEST_F(ProjectorTest, SubscribersResumeFromATokenWithNothingMissedOrRepeated) {
+  auto p = OpenProjector("journey");
+  ASSERT_OK(p->Start());
+  Publish(Registered(0, "e0"));
+  Publish(Contact(1, "e1"));
+  ASSERT_TRUE(WaitFor([&] { return p->Stats().sequence == 2; }));
+  v1::SubscribeJourneyRequest r;
+  r.set_resume_token("0");
+  std::vector<v1::JourneyUpdate> got;
+  std::atomic<bool> done{false};
+  std::thread sub([&] {
+    absl::Status s = p->Subscribe(
+        r,
+        [&](const v1::JourneyUpdate& u) {
+          got.push_back(u);
+          return got.size() < 2;  // disconnect after two
+        },
+        [&] { return done.load(); }, 1000);
+    EXPECT_OK(s);
+  });
+  sub.join();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].entry().event_id(), "e1");
+  EXPECT_EQ(got[1].context().name(), "Anna de Vries");
+  Publish(Contact(2, "e2"));
+  r.set_resume_token(got.back().resume_token());
+  std::vector<std::string> resumed;
+  absl::Status s = p->Subscribe(
+      r,
+      [&](const v1::JourneyUpdate& u) {
+        resumed.push_back(u.entry().event_id());
+        return false;
+      },
+      [] { return false; }, 1000);
+  EXPECT_OK(s);
+  EXPECT_EQ(resumed, (std::vector<std::string>{"e2"}));
+  r.set_resume_token("not-a-token");
+  EXPECT_EQ(p->Subscribe(r, [](const v1::JourneyUpdate&) { return true; }, [] { return true; }, 1)
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ProjectorTest, SlowSubscriberIsCutOffWithAClearStatus) {
+  auto p = OpenProjector("journey");
+  ASSERT_OK(p->Start());
+  for (int i = 0; i < 20; ++i) Publish(Contact(i, "c" + std::to_string(i)));
+  ASSERT_TRUE(WaitFor([&] { return p->Stats().consumed == 20; }));
+  v1::SubscribeJourneyRequest r;
+  r.set_resume_token("0");
+  auto s = p->Subscribe(r, [](const v1::JourneyUpdate&) { return true; }, [] { return false; }, 5);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(ProjectorTest, EveryEntryIsPublishedToTheJourneyTopic) {
+  auto p = OpenProjector("journey");
+  ASSERT_OK(p->Start());
+  Publish(Registered(0, "e0"));
+  Publish(Contact(1, "e1"));
+  ASSERT_TRUE(WaitFor([&] { return p->Stats().published_sequence == 2; }));
+  auto consumer = std::move(*bus_->NewConsumer());
+  ASSERT_OK(consumer->Assign({{{kJourneyTopic, bus::PartitionForKey(kCustomer, 3)}, 0}}));
+  std::vector<bus::Message> got;
+  ASSERT_TRUE(WaitFor([&] {
+    auto b = consumer->Poll(10, std::chrono::milliseconds(20));
+    if (b.ok()) got.insert(got.end(), b->begin(), b->end());
+    return got.size() >= 2;
+  }));
+  v1::JourneyUpdate u;
+  ASSERT_TRUE(u.ParseFromString(got[1].value));
+  EXPECT_EQ(u.entry().event_id(), "e1");
+  EXPECT_EQ(got[1].key, kCustomer);
+}
+
+}  // namespace
+}  // namespace threadline::journey

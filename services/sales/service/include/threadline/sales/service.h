@@ -1,0 +1,35 @@
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "threadline/command/runner.h"
+#include "threadline/v1/sales.grpc.pb.h"
+
+namespace threadline::sales {
+
+// Sales command logic over an event store; no server wiring. Thread-safe;
+// the store must outlive it.
+class SalesService {
+ public:
+  explicit SalesService(command::Env env) : env_(std::move(env)) {}
+
+  absl::StatusOr<v1::RegisterCustomerResponse> RegisterCustomer(
+      const command::Invocation& inv, const v1::RegisterCustomerRequest& r);
+  absl::StatusOr<v1::PlaceOrderResponse> PlaceOrder(const command::Invocation& inv,
+                                                    const v1::PlaceOrderRequest& r);
+  absl::StatusOr<v1::CancelOrderResponse> CancelOrder(const command::Invocation& inv,
+                                                      const v1::CancelOrderRequest& r);
+  absl::StatusOr<v1::SwitchProductResponse> SwitchProduct(const command::Invocation& inv,
+                                                          const v1::SwitchProductRequest& r);
+  absl::StatusOr<v1::LogContactResponse> LogContact(const command::Invocation& inv,
+                                                    const v1::LogContactRequest& r);
+
+ private:
+  command::Env env_;
+};
+
+// The gRPC face of SalesService: authenticates, authorises, converts.
+std::unique_ptr<grpc::Service> NewSalesGrpc(SalesService* service);
+
+}  // namespace threadline::sales

@@ -1,0 +1,174 @@
+// SalesService through an in-process gRPC server on loopback.
+
+#include "threadline/sales/service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <thread>
+
+#include "threadline/eventstore/event_store.h"
+#include "threadline/server/server.h"
+#include "threadline/testing/testing.h"
+
+namespace threadline::sales {
+namespace {
+
+using ::threadline::testing::TempDir;
+
+class SalesGrpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    eventstore::Options o;
+    o.path = (dir_.path() / "store").string();
+    store_ = std::move(*eventstore::EventStore::Open(o));
+    command::Env env;
+    env.store = store_.get();
+    env.service = "sales";
+    env.department = v1::DEPARTMENT_SALES;
+    service_ = std::make_unique<SalesService>(env);
+    grpc_ = NewSalesGrpc(service_.get());
+    server::ServerOptions so;
+    so.listen = "127.0.0.1:0";
+    auto server = server::GrpcServer::Start(so, {grpc_.get()});
+    ASSERT_OK(server);
+    server_ = std::move(*server);
+    stub_ = v1::SalesService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override { server_->Shutdown(std::chrono::seconds(1)); }
+
+  static std::unique_ptr<grpc::ClientContext> Ctx() {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return c;
+  }
+
+  std::string Register(const std::string& request_id, const std::string& phone) {
+    v1::RegisterCustomerRequest r;
+    r.set_request_id(request_id);
+    r.set_channel(v1::CHANNEL_SHOP);
+    r.set_name("Bert Jansen");
+    r.add_phone_numbers(phone);
+    r.set_preferred_channel(v1::CHANNEL_EMAIL);
+    v1::RegisterCustomerResponse resp;
+    auto s = stub_->RegisterCustomer(Ctx().get(), r, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.customer_id();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<SalesService> service_;
+  std::unique_ptr<grpc::Service> grpc_;
+  std::unique_ptr<server::GrpcServer> server_;
+  std::unique_ptr<v1::SalesService::Stub> stub_;
+};
+
+TEST_F(SalesGrpcTest, PlaceOrderAnswersIdsAndVersionAndStoresStampedEvents) {
+  std::string customer = Register("r1", "+4915112345678");
+  v1::PlaceOrderRequest r;
+  r.set_request_id("o1");
+  r.set_channel(v1::CHANNEL_SHOP);
+  r.set_customer_id(customer);
+  auto* item = r.add_items();
+  item->set_sku("TV-BASIC");
+  item->set_description("TV package");
+  item->mutable_one_off_price()->set_currency("EUR");
+  item->mutable_monthly_price()->set_amount_minor(1500);
+  item->mutable_monthly_price()->set_currency("EUR");
+  v1::PlaceOrderResponse resp;
+  auto s = stub_->PlaceOrder(Ctx().get(), r, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.ack().version(), 2u);
+  ASSERT_EQ(resp.item_ids_size(), 1);
+  auto events = store_->ReadStream("customer-" + customer);
+  ASSERT_OK(events);
+  ASSERT_EQ(events->size(), 2u);
+  const auto& e = (*events)[1];
+  EXPECT_EQ(e.order_placed().order_id(), resp.order_id());
+  EXPECT_EQ(e.customer_id(), customer);
+  EXPECT_EQ(e.department(), v1::DEPARTMENT_SALES);
+  EXPECT_EQ(e.channel(), v1::CHANNEL_SHOP);
+  EXPECT_EQ(e.actor().principal(), "anonymous");
+  EXPECT_EQ(e.causation_id(), "o1");
+  EXPECT_EQ(e.event_id(), resp.ack().event_ids(0));
+}
+
+TEST_F(SalesGrpcTest, StaleExpectedVersionIsAborted) {
+  std::string customer = Register("r1", "+4915112345678");
+  v1::LogContactRequest r;
+  r.set_request_id("c1");
+  r.set_channel(v1::CHANNEL_PHONE);
+  r.set_customer_id(customer);
+  r.set_direction(v1::CONTACT_DIRECTION_INBOUND);
+  r.set_outcome("question");
+  r.set_expected_version(0);
+  v1::LogContactResponse resp;
+  auto s = stub_->LogContact(Ctx().get(), r, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED) << s.error_message();
+  r.set_expected_version(1);
+  s = stub_->LogContact(Ctx().get(), r, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+TEST_F(SalesGrpcTest, ConcurrentCommandsWithTheSameExpectedVersionExactlyOneWins) {
+  std::string customer = Register("r1", "+4915112345678");
+  constexpr int kClients = 6;
+  std::atomic<int> ok{0}, aborted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      v1::LogContactRequest r;
+      r.set_request_id("race-" + std::to_string(i));
+      r.set_channel(v1::CHANNEL_PHONE);
+      r.set_customer_id(customer);
+      r.set_direction(v1::CONTACT_DIRECTION_INBOUND);
+      r.set_outcome("call " + std::to_string(i));
+      r.set_expected_version(1);
+      v1::LogContactResponse resp;
+      auto s = stub_->LogContact(Ctx().get(), r, &resp);
+      if (s.ok()) ++ok;
+      if (s.error_code() == grpc::StatusCode::ABORTED) ++aborted;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(aborted.load(), kClients - 1);
+}
+
+TEST_F(SalesGrpcTest, RequestIdReusedForAnotherRequestIsRejectedAndChangesNothing) {
+  std::string customer = Register("r1", "+4915112345678");
+  auto before = store_->Checksum();
+  ASSERT_OK(before);
+  v1::RegisterCustomerRequest r;
+  r.set_request_id("r1");
+  r.set_channel(v1::CHANNEL_SHOP);
+  r.set_name("Someone Else");
+  r.add_phone_numbers("+4915199999999");
+  r.set_preferred_channel(v1::CHANNEL_EMAIL);
+  v1::RegisterCustomerResponse resp;
+  auto s = stub_->RegisterCustomer(Ctx().get(), r, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("request_id"), std::string::npos);
+  EXPECT_EQ(*store_->Checksum(), *before);
+}
+
+TEST_F(SalesGrpcTest, UnknownCustomerIsNotFoundAndMalformedIdIsInvalid) {
+  v1::CancelOrderRequest r;
+  r.set_request_id("x1");
+  r.set_channel(v1::CHANNEL_PHONE);
+  r.set_customer_id("cus_0190aaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  r.set_order_id("ord_0190aaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  r.set_reason("moved abroad");
+  v1::CancelOrderResponse resp;
+  auto s = stub_->CancelOrder(Ctx().get(), r, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  r.set_customer_id("42");
+  s = stub_->CancelOrder(Ctx().get(), r, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("customer_id"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace threadline::sales

@@ -1,0 +1,218 @@
+#pragma once
+
+// Support domain: tickets and callbacks (one stream each), the SLA timer, and
+// the contact directory that attaches missed calls to customers.
+//
+// Why it looks like this: a missed call is a lost customer unless someone
+// calls back, so every missed call becomes a callback with a short SLA, even
+// from an unknown number, and joins the customer's journey as soon as a
+// customer with that number is registered. A first-level agent can always
+// escalate; nobody needs to "ask a supervisor" to reach second level.
+//
+// Pure functions over plain values: thread-safe because they share nothing.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "threadline/domain/domain.h"
+#include "threadline/v1/sales.pb.h"
+#include "threadline/v1/support.pb.h"
+
+namespace threadline::support {
+
+inline constexpr std::string_view kTicketAggregate = "ticket";
+inline constexpr std::string_view kCallbackAggregate = "callback";
+inline constexpr std::string_view kTicketPrefix = "tkt";
+inline constexpr std::string_view kCallbackPrefix = "cb";
+
+// Service-level targets: configuration, passed to the decisions that set a
+// due time. Defaults() documents the values the service starts with.
+struct SlaPolicy {
+  using Duration = std::chrono::minutes;
+  // Time to resolve a new or reopened ticket, per category and priority.
+  std::map<std::pair<v1::TicketCategory, v1::TicketPriority>, Duration> resolve;
+  // When a (category, priority) pair is missing from `resolve`. Default 72h.
+  Duration resolve_fallback = std::chrono::hours(72);
+  // Time for the new tier after an escalation; the due time only ever moves
+  // earlier on escalation (see EscalateTicket). Defaults: L2 8h, SUPERVISOR 4h.
+  std::map<v1::SupportTier, Duration> escalated;
+  // Calling back a missed call, from the time of the call. Default 2h: most
+  // callers who reach nobody try a competitor the same day.
+  Duration missed_call_callback = std::chrono::hours(2);
+
+  // Defaults, in hours (urgent / high / normal / low):
+  //   complaint     4 /  8 / 24 / 48   (an unanswered complaint loses customers)
+  //   fault         4 /  8 / 24 / 72
+  //   question      8 / 24 / 48 / 72
+  //   billing       8 / 24 / 48 / 72
+  //   cancellation  4 /  8 / 24 / 24   (last chance to keep the customer)
+  static SlaPolicy Defaults();
+  Duration ResolveTarget(v1::TicketCategory category, v1::TicketPriority priority) const;
+  Duration EscalatedTarget(v1::SupportTier tier) const;
+};
+
+// Finds the customer that owns an E.164 number, if any.
+using PhoneLookup = std::function<std::optional<std::string>(const std::string& e164)>;
+
+// ---- Ticket ----
+
+struct TicketState {
+  bool exists = false;
+  uint64_t version = 0;
+  std::string ticket_id;
+  std::string customer_id;
+  v1::Channel opened_via = v1::CHANNEL_UNSPECIFIED;
+  v1::TicketCategory category = v1::TICKET_CATEGORY_UNSPECIFIED;
+  v1::TicketPriority priority = v1::TICKET_PRIORITY_UNSPECIFIED;
+  std::string subject;
+  std::string description;
+  v1::TicketStatus status = v1::TICKET_STATUS_UNSPECIFIED;
+  v1::SupportTier tier = v1::SUPPORT_TIER_UNSPECIFIED;
+  std::string team;
+  std::string agent;
+  std::optional<TimePoint> sla_due_at;
+  // The due time an SlaBreached was recorded for: one breach per due time.
+  std::optional<TimePoint> breached_due_at;
+  std::vector<v1::InteractionAdded> interactions;
+  std::string resolution;
+
+  bool open() const { return exists && status == v1::TICKET_STATUS_OPEN; }
+};
+
+void Evolve(TicketState& state, const v1::EventEnvelope& event);
+
+// Opens ticket `ticket_id` (chosen by the service, so it knows the stream)
+// at tier L1 with sla_due_at = now + policy.ResolveTarget(category, priority).
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
+                                                    const v1::OpenTicketRequest& cmd,
+                                                    const domain::CommandContext& ctx,
+                                                    const std::string& ticket_id,
+                                                    const SlaPolicy& policy);
+// A note on the ticket. A customer's message on a resolved ticket is refused
+// with a request to reopen it, so it cannot go unnoticed; agents' notes are
+// always accepted.
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
+                                                    const v1::AddInteractionRequest& cmd,
+                                                    const domain::CommandContext& ctx);
+// Team and/or agent; tier optional (unset keeps the current tier).
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
+                                                    const v1::AssignTicketRequest& cmd,
+                                                    const domain::CommandContext& ctx);
+// To a strictly higher tier (L1->L2, L1->SUPERVISOR, L2->SUPERVISOR); any
+// agent may escalate, no approval needed. The due time becomes
+// min(current due if still ahead, now + policy.EscalatedTarget(to_tier)).
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
+                                                    const v1::EscalateTicketRequest& cmd,
+                                                    const domain::CommandContext& ctx,
+                                                    const SlaPolicy& policy);
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
+                                                    const v1::ResolveTicketRequest& cmd,
+                                                    const domain::CommandContext& ctx);
+// Only a resolved ticket; a new SLA from now (the tier stays).
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
+                                                    const v1::ReopenTicketRequest& cmd,
+                                                    const domain::CommandContext& ctx,
+                                                    const SlaPolicy& policy);
+
+v1::Ticket ToView(const TicketState& state);
+
+// ---- Callback ----
+
+struct CallbackState {
+  bool exists = false;
+  uint64_t version = 0;
+  std::string callback_id;
+  std::string customer_id;  // empty while the number is unknown
+  std::string ticket_id;
+  std::string phone_number;  // E.164
+  bool from_missed_call = false;
+  std::optional<TimePoint> called_at;  // missed calls only
+  std::string line;
+  std::string reason;
+  std::optional<TimePoint> due_at;
+  std::optional<TimePoint> breached_due_at;
+  bool completed = false;
+  bool reached = false;
+  std::string note;
+
+  bool open() const { return exists && !completed; }
+};
+
+void Evolve(CallbackState& state, const v1::EventEnvelope& event);
+
+// A missed call becomes callback `callback_id`, due policy.missed_call_callback
+// after the call; linked to a customer at once when `lookup` knows the number.
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const CallbackState& state,
+                                                    const v1::RecordMissedCallRequest& cmd,
+                                                    const domain::CommandContext& ctx,
+                                                    const std::string& callback_id,
+                                                    const PhoneLookup& lookup,
+                                                    const SlaPolicy& policy);
+// A callback an agent promised; due in the future.
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const CallbackState& state,
+                                                    const v1::ScheduleCallbackRequest& cmd,
+                                                    const domain::CommandContext& ctx,
+                                                    const std::string& callback_id);
+// Closes the callback; when the customer was not reached the note must say
+// what was tried (voicemail, SMS).
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const CallbackState& state,
+                                                    const v1::CompleteCallbackRequest& cmd,
+                                                    const domain::CommandContext& ctx);
+
+// ---- SLA timer ----
+
+// SlaBreached for an open ticket or callback whose due time has passed and
+// was not reported yet; empty otherwise. occurred_at is the due time (when
+// the breach happened, not when the timer noticed). A new due time (reopen,
+// escalation) can breach again.
+[[nodiscard]] domain::Events DueBreaches(const TicketState& state, TimePoint now);
+[[nodiscard]] domain::Events DueBreaches(const CallbackState& state, TimePoint now);
+
+// ---- Directory (sales -> support) ----
+
+// Who owns which phone number and e-mail address, from sales'
+// CustomerRegistered events, and which missed calls still wait for an owner,
+// from support's own MissedCallRecorded / MissedCallLinked events.
+struct Directory {
+  struct PendingCall {
+    std::string callback_id;
+    google::protobuf::Timestamp called_at;
+    google::protobuf::Timestamp sla_due_at;
+  };
+  std::map<std::string, std::string> customer_by_phone;  // E.164 -> customer_id
+  std::map<std::string, std::string> customer_by_email;  // lower-cased -> customer_id
+  // Numbers and addresses registered to more than one customer (a shared
+  // landline): a call from them is attributed to nobody rather than to the
+  // wrong person.
+  std::set<std::string> ambiguous;
+  std::map<std::string, std::vector<PendingCall>> pending_by_phone;
+
+  std::optional<std::string> LookupPhone(const std::string& e164) const;
+  std::optional<std::string> LookupEmail(const std::string& email) const;
+  // A PhoneLookup over this directory; it must outlive the function.
+  PhoneLookup AsLookup() const;
+};
+
+void Evolve(Directory& directory, const v1::EventEnvelope& event);
+
+// CustomerRegistered -> MissedCallLinked for every pending missed call under
+// one of the customer's numbers (on each callback's stream; the envelopes
+// carry the new customer_id). Idempotent once the links are evolved into the
+// directory. INVALID_ARGUMENT when the input is not a CustomerRegistered.
+[[nodiscard]] absl::StatusOr<domain::Events> ReactToCustomerRegistered(
+    const Directory& directory, const v1::EventEnvelope& registered,
+    const domain::CommandContext& ctx);
+
+// The aggregate a support event belongs to: {kTicketAggregate, ticket_id} or
+// {kCallbackAggregate, callback_id}; empty strings for other events.
+std::pair<std::string, std::string> AggregateOf(const v1::EventEnvelope& event);
+
+}  // namespace threadline::support

@@ -1,0 +1,598 @@
+#include "threadline/support/domain.h"
+
+#include <algorithm>
+
+#include "threadline/common/status.h"
+#include "threadline/domain/cat.h"
+#include "threadline/domain/validate.h"
+
+namespace threadline::support {
+namespace {
+
+using domain::Cat;
+using domain::FromProto;
+using domain::ToProto;
+using domain::ValidateText;
+
+// The phone system's clock and ours may disagree a little; a call "from the
+// future" beyond this is a wrong timestamp, not skew.
+constexpr auto kMaxClockSkew = std::chrono::minutes(5);
+
+std::string TierName(v1::SupportTier tier) {
+  std::string name = v1::SupportTier_Name(tier);
+  constexpr std::string_view kPrefix = "SUPPORT_TIER_";
+  return name.rfind(kPrefix, 0) == 0 ? name.substr(kPrefix.size()) : name;
+}
+
+absl::Status ValidateTicketId(const std::string& id) {
+  return domain::ValidateId("ticket_id", id, kTicketPrefix);
+}
+
+absl::Status RequireTicket(const TicketState& s) {
+  if (!s.exists) {
+    return absl::NotFoundError("ticket not found; check the ticket_id or open a ticket first");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequireOpenTicket(const TicketState& s, std::string_view what) {
+  RETURN_IF_ERROR(RequireTicket(s));
+  if (s.status != v1::TICKET_STATUS_OPEN) {
+    return absl::FailedPreconditionError(Cat("ticket ", s.ticket_id, " is resolved; reopen it (",
+                                             "ReopenTicket) before you ", what));
+  }
+  return absl::OkStatus();
+}
+
+void Bump(uint64_t& version, const v1::EventEnvelope& e) {
+  version = e.version() != 0 ? e.version() : version + 1;
+}
+
+std::optional<std::string> Find(const std::map<std::string, std::string>& map,
+                                const std::set<std::string>& ambiguous, const std::string& key) {
+  if (ambiguous.contains(key)) return std::nullopt;
+  auto it = map.find(key);
+  if (it == map.end()) return std::nullopt;
+  return it->second;
+}
+
+// Records key -> customer; a key claimed by two customers becomes ambiguous.
+void Claim(std::map<std::string, std::string>& map, std::set<std::string>& ambiguous,
+           const std::string& key, const std::string& customer_id) {
+  auto [it, inserted] = map.emplace(key, customer_id);
+  if (!inserted && it->second != customer_id) ambiguous.insert(key);
+}
+
+}  // namespace
+
+// ---- SlaPolicy ----
+
+SlaPolicy SlaPolicy::Defaults() {
+  using std::chrono::hours;
+  SlaPolicy p;
+  struct Row {
+    v1::TicketCategory category;
+    int urgent, high, normal, low;
+  };
+  const Row rows[] = {
+      {v1::TICKET_CATEGORY_COMPLAINT, 4, 8, 24, 48},
+      {v1::TICKET_CATEGORY_FAULT, 4, 8, 24, 72},
+      {v1::TICKET_CATEGORY_QUESTION, 8, 24, 48, 72},
+      {v1::TICKET_CATEGORY_BILLING, 8, 24, 48, 72},
+      {v1::TICKET_CATEGORY_CANCELLATION, 4, 8, 24, 24},
+  };
+  for (const Row& r : rows) {
+    p.resolve[{r.category, v1::TICKET_PRIORITY_URGENT}] = hours(r.urgent);
+    p.resolve[{r.category, v1::TICKET_PRIORITY_HIGH}] = hours(r.high);
+    p.resolve[{r.category, v1::TICKET_PRIORITY_NORMAL}] = hours(r.normal);
+    p.resolve[{r.category, v1::TICKET_PRIORITY_LOW}] = hours(r.low);
+  }
+  p.escalated[v1::SUPPORT_TIER_L2] = hours(8);
+  p.escalated[v1::SUPPORT_TIER_SUPERVISOR] = hours(4);
+  return p;
+}
+
+SlaPolicy::Duration SlaPolicy::ResolveTarget(v1::TicketCategory category,
+                                             v1::TicketPriority priority) const {
+  auto it = resolve.find({category, priority});
+  return it != resolve.end() ? it->second : resolve_fallback;
+}
+
+SlaPolicy::Duration SlaPolicy::EscalatedTarget(v1::SupportTier tier) const {
+  auto it = escalated.find(tier);
+  return it != escalated.end() ? it->second : resolve_fallback;
+}
+
+// ---- Ticket ----
+
+void Evolve(TicketState& s, const v1::EventEnvelope& e) {
+  switch (e.payload_case()) {
+    case v1::EventEnvelope::kTicketOpened: {
+      const auto& p = e.ticket_opened();
+      s.exists = true;
+      s.ticket_id = p.ticket_id();
+      s.customer_id = e.customer_id();
+      s.opened_via = e.channel();
+      s.category = p.category();
+      s.priority = p.priority();
+      s.subject = p.subject();
+      s.description = p.description();
+      s.status = v1::TICKET_STATUS_OPEN;
+      s.tier = p.tier();
+      s.sla_due_at = FromProto(p.sla_due_at());
+      break;
+    }
+    case v1::EventEnvelope::kInteractionAdded:
+      s.interactions.push_back(e.interaction_added());
+      break;
+    case v1::EventEnvelope::kTicketAssigned: {
+      const auto& p = e.ticket_assigned();
+      s.team = p.team();
+      s.agent = p.agent();
+      if (p.tier() != v1::SUPPORT_TIER_UNSPECIFIED) s.tier = p.tier();
+      break;
+    }
+    case v1::EventEnvelope::kTicketEscalated: {
+      const auto& p = e.ticket_escalated();
+      s.tier = p.to_tier();
+      if (p.has_sla_due_at()) s.sla_due_at = FromProto(p.sla_due_at());
+      break;
+    }
+    case v1::EventEnvelope::kTicketResolved:
+      s.status = v1::TICKET_STATUS_RESOLVED;
+      s.resolution = e.ticket_resolved().resolution();
+      break;
+    case v1::EventEnvelope::kTicketReopened:
+      s.status = v1::TICKET_STATUS_OPEN;
+      s.resolution.clear();
+      s.sla_due_at = FromProto(e.ticket_reopened().sla_due_at());
+      break;
+    case v1::EventEnvelope::kSlaBreached:
+      if (e.sla_breached().ticket_id().empty()) return;
+      s.breached_due_at = FromProto(e.sla_breached().due_at());
+      break;
+    default:
+      return;
+  }
+  Bump(s.version, e);
+}
+
+absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::OpenTicketRequest& cmd,
+                                      const domain::CommandContext& ctx,
+                                      const std::string& ticket_id, const SlaPolicy& policy) {
+  RETURN_IF_ERROR(domain::ValidateId("customer_id", cmd.customer_id(), "cus"));
+  RETURN_IF_ERROR(domain::ValidateEnumValue("category", cmd.category()));
+  RETURN_IF_ERROR(domain::ValidateEnumValue("priority", cmd.priority()));
+  RETURN_IF_ERROR(ValidateText("subject", cmd.subject(), domain::kMaxNameLength));
+  RETURN_IF_ERROR(ValidateText("description", cmd.description(), domain::kMaxTextLength, false));
+  if (s.exists) {
+    return absl::AlreadyExistsError(Cat("ticket ", ticket_id, " already exists"));
+  }
+  v1::EventEnvelope e;
+  auto* p = e.mutable_ticket_opened();
+  p->set_ticket_id(ticket_id);
+  p->set_category(cmd.category());
+  p->set_subject(cmd.subject());
+  p->set_description(cmd.description());
+  p->set_priority(cmd.priority());
+  p->set_tier(v1::SUPPORT_TIER_L1);
+  *p->mutable_sla_due_at() =
+      ToProto(ctx.now + policy.ResolveTarget(cmd.category(), cmd.priority()));
+  return domain::Events{std::move(e)};
+}
+
+absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::AddInteractionRequest& cmd,
+                                      const domain::CommandContext& ctx) {
+  RETURN_IF_ERROR(ValidateTicketId(cmd.ticket_id()));
+  RETURN_IF_ERROR(ValidateText("note", cmd.note(), domain::kMaxTextLength));
+  RETURN_IF_ERROR(RequireTicket(s));
+  if (cmd.from_customer() && s.status != v1::TICKET_STATUS_OPEN) {
+    return absl::FailedPreconditionError(
+        Cat("ticket ", s.ticket_id,
+            " is resolved; reopen it (ReopenTicket) to add the customer's message, so "
+            "someone answers it"));
+  }
+  v1::EventEnvelope e;
+  auto* p = e.mutable_interaction_added();
+  p->set_ticket_id(s.ticket_id);
+  p->set_note(cmd.note());
+  p->set_from_customer(cmd.from_customer());
+  return domain::Events{std::move(e)};
+}
+
+absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::AssignTicketRequest& cmd,
+                                      const domain::CommandContext& ctx) {
+  RETURN_IF_ERROR(ValidateTicketId(cmd.ticket_id()));
+  RETURN_IF_ERROR(ValidateText("team", cmd.team(), domain::kMaxNameLength, false));
+  RETURN_IF_ERROR(ValidateText("agent", cmd.agent(), domain::kMaxNameLength, false));
+  if (cmd.team().empty() && cmd.agent().empty()) {
+    return absl::InvalidArgumentError("team, agent: set a team, an agent or both");
+  }
+  if (cmd.tier() != v1::SUPPORT_TIER_UNSPECIFIED) {
+    RETURN_IF_ERROR(domain::ValidateEnumValue("tier", cmd.tier()));
+  }
+  RETURN_IF_ERROR(RequireOpenTicket(s, "assign it"));
+  v1::EventEnvelope e;
+  auto* p = e.mutable_ticket_assigned();
+  p->set_ticket_id(s.ticket_id);
+  p->set_team(cmd.team());
+  p->set_agent(cmd.agent());
+  p->set_tier(cmd.tier() != v1::SUPPORT_TIER_UNSPECIFIED ? cmd.tier() : s.tier);
+  return domain::Events{std::move(e)};
+}
+
+absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::EscalateTicketRequest& cmd,
+                                      const domain::CommandContext& ctx, const SlaPolicy& policy) {
+  RETURN_IF_ERROR(ValidateTicketId(cmd.ticket_id()));
+  RETURN_IF_ERROR(domain::ValidateEnumValue("to_tier", cmd.to_tier()));
+  RETURN_IF_ERROR(ValidateText("reason", cmd.reason(), domain::kMaxTextLength));
+  RETURN_IF_ERROR(RequireOpenTicket(s, "escalate it"));
+  if (cmd.to_tier() <= s.tier) {
+    if (s.tier == v1::SUPPORT_TIER_SUPERVISOR) {
+      return absl::FailedPreconditionError(
+          Cat("ticket ", s.ticket_id,
+              " is already at SUPERVISOR, the highest tier; assign it to another supervisor "
+              "(AssignTicket) instead"));
+    }
+    return absl::FailedPreconditionError(
+        Cat("ticket ", s.ticket_id, " is at ", TierName(s.tier), "; escalation goes to a higher ",
+            "tier (", s.tier == v1::SUPPORT_TIER_L1 ? "L2 or SUPERVISOR" : "SUPERVISOR",
+            "), not to ", TierName(cmd.to_tier())));
+  }
+  // Escalating should speed things up: never later than the running target.
+  TimePoint due = ctx.now + policy.EscalatedTarget(cmd.to_tier());
+  if (s.sla_due_at && *s.sla_due_at > ctx.now) due = std::min(due, *s.sla_due_at);
+  v1::EventEnvelope e;
+  auto* p = e.mutable_ticket_escalated();
+  p->set_ticket_id(s.ticket_id);
+  p->set_from_tier(s.tier);
+  p->set_to_tier(cmd.to_tier());
+  p->set_reason(cmd.reason());
+  *p->mutable_sla_due_at() = ToProto(due);
+  return domain::Events{std::move(e)};
+}
+
+absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::ResolveTicketRequest& cmd,
+                                      const domain::CommandContext& ctx) {
+  RETURN_IF_ERROR(ValidateTicketId(cmd.ticket_id()));
+  RETURN_IF_ERROR(ValidateText("resolution", cmd.resolution(), domain::kMaxTextLength));
+  RETURN_IF_ERROR(RequireTicket(s));
+  if (s.status == v1::TICKET_STATUS_RESOLVED) {
+    return absl::FailedPreconditionError(
+        Cat("ticket ", s.ticket_id, " is already resolved; reopen it first to change it"));
+  }
+  v1::EventEnvelope e;
+  auto* p = e.mutable_ticket_resolved();
+  p->set_ticket_id(s.ticket_id);
+  p->set_resolution(cmd.resolution());
+  return domain::Events{std::move(e)};
+}
+
+absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::ReopenTicketRequest& cmd,
+                                      const domain::CommandContext& ctx, const SlaPolicy& policy) {
+  RETURN_IF_ERROR(ValidateTicketId(cmd.ticket_id()));
+  RETURN_IF_ERROR(ValidateText("reason", cmd.reason(), domain::kMaxTextLength));
+  RETURN_IF_ERROR(RequireTicket(s));
+  if (s.status != v1::TICKET_STATUS_RESOLVED) {
+    return absl::FailedPreconditionError(
+        Cat("ticket ", s.ticket_id, " is still open; only resolved tickets can be reopened"));
+  }
+  v1::EventEnvelope e;
+  auto* p = e.mutable_ticket_reopened();
+  p->set_ticket_id(s.ticket_id);
+  p->set_reason(cmd.reason());
+  *p->mutable_sla_due_at() = ToProto(ctx.now + policy.ResolveTarget(s.category, s.priority));
+  return domain::Events{std::move(e)};
+}
+
+v1::Ticket ToView(const TicketState& s) {
+  v1::Ticket v;
+  v.set_ticket_id(s.ticket_id);
+  v.set_customer_id(s.customer_id);
+  v.set_category(s.category);
+  v.set_subject(s.subject);
+  v.set_description(s.description);
+  v.set_priority(s.priority);
+  v.set_status(s.status);
+  v.set_tier(s.tier);
+  v.set_team(s.team);
+  v.set_agent(s.agent);
+  if (s.sla_due_at) *v.mutable_sla_due_at() = ToProto(*s.sla_due_at);
+  v.set_sla_breached(s.sla_due_at && s.breached_due_at && *s.sla_due_at == *s.breached_due_at);
+  for (const auto& i : s.interactions) *v.add_interactions() = i;
+  v.set_resolution(s.resolution);
+  v.set_opened_via(s.opened_via);
+  v.set_version(s.version);
+  return v;
+}
+
+// ---- Callback ----
+
+void Evolve(CallbackState& s, const v1::EventEnvelope& e) {
+  switch (e.payload_case()) {
+    case v1::EventEnvelope::kMissedCallRecorded: {
+      const auto& p = e.missed_call_recorded();
+      s.exists = true;
+      s.from_missed_call = true;
+      s.callback_id = p.callback_id();
+      s.customer_id = !p.customer_id().empty() ? p.customer_id() : e.customer_id();
+      s.phone_number = p.caller_number();
+      s.called_at = FromProto(p.called_at());
+      s.line = p.line();
+      s.due_at = FromProto(p.sla_due_at());
+      break;
+    }
+    case v1::EventEnvelope::kMissedCallLinked:
+      s.customer_id = e.customer_id();
+      break;
+    case v1::EventEnvelope::kCallbackScheduled: {
+      const auto& p = e.callback_scheduled();
+      s.exists = true;
+      s.callback_id = p.callback_id();
+      s.customer_id = e.customer_id();
+      s.ticket_id = p.ticket_id();
+      s.phone_number = p.phone_number();
+      s.due_at = FromProto(p.due_at());
+      s.reason = p.reason();
+      break;
+    }
+    case v1::EventEnvelope::kCallbackCompleted:
+      s.completed = true;
+      s.reached = e.callback_completed().reached();
+      s.note = e.callback_completed().note();
+      break;
+    case v1::EventEnvelope::kSlaBreached:
+      if (e.sla_breached().callback_id().empty()) return;
+      s.breached_due_at = FromProto(e.sla_breached().due_at());
+      break;
+    default:
+      return;
+  }
+  Bump(s.version, e);
+}
+
+absl::StatusOr<domain::Events> Decide(const CallbackState& s,
+                                      const v1::RecordMissedCallRequest& cmd,
+                                      const domain::CommandContext& ctx,
+                                      const std::string& callback_id, const PhoneLookup& lookup,
+                                      const SlaPolicy& policy) {
+  ASSIGN_OR_RETURN(std::string caller,
+                   domain::NormalizePhone("caller_number", cmd.caller_number()));
+  // The phone system may leave the time out; then the call is "now".
+  TimePoint called_at = ctx.now;
+  if (cmd.has_called_at()) {
+    RETURN_IF_ERROR(domain::ValidateTimestamp("called_at", cmd.called_at()));
+    called_at = FromProto(cmd.called_at());
+    if (called_at > ctx.now + kMaxClockSkew) {
+      return absl::InvalidArgumentError(
+          "called_at: is in the future; send the time the call came in (UTC)");
+    }
+  }
+  RETURN_IF_ERROR(ValidateText("line", cmd.line(), domain::kMaxNameLength, false));
+  if (s.exists) {
+    return absl::AlreadyExistsError(Cat("callback ", callback_id, " already exists"));
+  }
+  v1::EventEnvelope e;
+  if (called_at != ctx.now) *e.mutable_occurred_at() = ToProto(called_at);
+  auto* p = e.mutable_missed_call_recorded();
+  p->set_callback_id(callback_id);
+  p->set_caller_number(caller);
+  *p->mutable_called_at() = ToProto(called_at);
+  p->set_line(cmd.line());
+  if (lookup) {
+    if (std::optional<std::string> customer = lookup(caller)) {
+      p->set_customer_id(*customer);
+      e.set_customer_id(*customer);
+    }
+  }
+  // From the call, not from now: the caller has been waiting since then.
+  *p->mutable_sla_due_at() = ToProto(called_at + policy.missed_call_callback);
+  return domain::Events{std::move(e)};
+}
+
+absl::StatusOr<domain::Events> Decide(const CallbackState& s,
+                                      const v1::ScheduleCallbackRequest& cmd,
+                                      const domain::CommandContext& ctx,
+                                      const std::string& callback_id) {
+  RETURN_IF_ERROR(domain::ValidateId("customer_id", cmd.customer_id(), "cus"));
+  if (!cmd.ticket_id().empty()) RETURN_IF_ERROR(ValidateTicketId(cmd.ticket_id()));
+  ASSIGN_OR_RETURN(std::string phone, domain::NormalizePhone("phone_number", cmd.phone_number()));
+  RETURN_IF_ERROR(domain::ValidateTimestamp("due_at", cmd.due_at()));
+  if (FromProto(cmd.due_at()) <= ctx.now) {
+    return absl::InvalidArgumentError(
+        "due_at: is in the past; schedule the callback for a time in the future");
+  }
+  RETURN_IF_ERROR(ValidateText("reason", cmd.reason(), domain::kMaxTextLength));
+  if (s.exists) {
+    return absl::AlreadyExistsError(Cat("callback ", callback_id, " already exists"));
+  }
+  v1::EventEnvelope e;
+  auto* p = e.mutable_callback_scheduled();
+  p->set_callback_id(callback_id);
+  p->set_ticket_id(cmd.ticket_id());
+  p->set_phone_number(phone);
+  *p->mutable_due_at() = cmd.due_at();
+  p->set_reason(cmd.reason());
+  return domain::Events{std::move(e)};
+}
+
+absl::StatusOr<domain::Events> Decide(const CallbackState& s,
+                                      const v1::CompleteCallbackRequest& cmd,
+                                      const domain::CommandContext& ctx) {
+  RETURN_IF_ERROR(domain::ValidateId("callback_id", cmd.callback_id(), kCallbackPrefix));
+  RETURN_IF_ERROR(ValidateText("note", cmd.note(), domain::kMaxTextLength,
+                               /*required=*/!cmd.reached()));
+  if (!s.exists) {
+    return absl::NotFoundError("callback not found; check the callback_id");
+  }
+  if (s.completed) {
+    return absl::FailedPreconditionError(
+        Cat("callback ", s.callback_id,
+            " is already completed; schedule a new callback (ScheduleCallback) to call again"));
+  }
+  v1::EventEnvelope e;
+  auto* p = e.mutable_callback_completed();
+  p->set_callback_id(s.callback_id);
+  p->set_reached(cmd.reached());
+  p->set_note(cmd.note());
+  return domain::Events{std::move(e)};
+}
+
+// ---- SLA timer ----
+
+domain::Events DueBreaches(const TicketState& s, TimePoint now) {
+  if (!s.open() || !s.sla_due_at || now < *s.sla_due_at) return {};
+  if (s.breached_due_at == s.sla_due_at) return {};
+  v1::EventEnvelope e;
+  *e.mutable_occurred_at() = ToProto(*s.sla_due_at);
+  auto* p = e.mutable_sla_breached();
+  p->set_ticket_id(s.ticket_id);
+  *p->mutable_due_at() = ToProto(*s.sla_due_at);
+  p->set_tier(s.tier);
+  return {std::move(e)};
+}
+
+domain::Events DueBreaches(const CallbackState& s, TimePoint now) {
+  if (!s.open() || !s.due_at || now < *s.due_at) return {};
+  if (s.breached_due_at == s.due_at) return {};
+  v1::EventEnvelope e;
+  *e.mutable_occurred_at() = ToProto(*s.due_at);
+  auto* p = e.mutable_sla_breached();
+  p->set_callback_id(s.callback_id);
+  *p->mutable_due_at() = ToProto(*s.due_at);
+  return {std::move(e)};
+}
+
+// ---- Directory ----
+
+std::optional<std::string> Directory::LookupPhone(const std::string& e164) const {
+  return Find(customer_by_phone, ambiguous, e164);
+}
+
+std::optional<std::string> Directory::LookupEmail(const std::string& email) const {
+  return Find(customer_by_email, ambiguous, email);
+}
+
+PhoneLookup Directory::AsLookup() const {
+  return [this](const std::string& e164) { return LookupPhone(e164); };
+}
+
+void Evolve(Directory& d, const v1::EventEnvelope& e) {
+  switch (e.payload_case()) {
+    case v1::EventEnvelope::kCustomerRegistered: {
+      const auto& p = e.customer_registered();
+      const std::string& customer = !p.customer_id().empty() ? p.customer_id() : e.customer_id();
+      if (customer.empty()) return;
+      // Sales stores normalised values; normalising again keeps the
+      // directory right even for events written before that rule.
+      for (const auto& raw : p.phone_numbers()) {
+        if (auto phone = domain::NormalizePhone("phone", raw); phone.ok()) {
+          Claim(d.customer_by_phone, d.ambiguous, *phone, customer);
+        }
+      }
+      for (const auto& raw : p.emails()) {
+        if (auto email = domain::NormalizeEmail("email", raw); email.ok()) {
+          Claim(d.customer_by_email, d.ambiguous, *email, customer);
+        }
+      }
+      break;
+    }
+    case v1::EventEnvelope::kMissedCallRecorded: {
+      const auto& p = e.missed_call_recorded();
+      if (!p.customer_id().empty()) return;
+      auto& pending = d.pending_by_phone[p.caller_number()];
+      bool known = std::any_of(pending.begin(), pending.end(),
+                               [&](const auto& c) { return c.callback_id == p.callback_id(); });
+      if (!known) pending.push_back({p.callback_id(), p.called_at(), p.sla_due_at()});
+      break;
+    }
+    case v1::EventEnvelope::kMissedCallLinked: {
+      const auto& p = e.missed_call_linked();
+      auto it = d.pending_by_phone.find(p.caller_number());
+      if (it == d.pending_by_phone.end()) return;
+      std::erase_if(it->second, [&](const auto& c) { return c.callback_id == p.callback_id(); });
+      if (it->second.empty()) d.pending_by_phone.erase(it);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+absl::StatusOr<domain::Events> ReactToCustomerRegistered(const Directory& d,
+                                                         const v1::EventEnvelope& in,
+                                                         const domain::CommandContext& ctx) {
+  if (!in.has_customer_registered()) {
+    return absl::InvalidArgumentError(Cat("ReactToCustomerRegistered got a ", domain::EventType(in),
+                                          " event; pass CustomerRegistered"));
+  }
+  const auto& p = in.customer_registered();
+  const std::string& customer = !p.customer_id().empty() ? p.customer_id() : in.customer_id();
+  if (customer.empty()) {
+    return absl::InvalidArgumentError(
+        Cat("CustomerRegistered event ", in.event_id(), " has no customer_id"));
+  }
+  domain::Events out;
+  std::set<std::string> seen;
+  for (const auto& raw : p.phone_numbers()) {
+    auto phone = domain::NormalizePhone("phone", raw);
+    if (!phone.ok() || !seen.insert(*phone).second) continue;
+    // A number someone else already owns is shared; its calls stay unlinked.
+    auto owner = d.customer_by_phone.find(*phone);
+    if (d.ambiguous.contains(*phone) ||
+        (owner != d.customer_by_phone.end() && owner->second != customer)) {
+      continue;
+    }
+    auto pending = d.pending_by_phone.find(*phone);
+    if (pending == d.pending_by_phone.end()) continue;
+    for (const auto& call : pending->second) {
+      v1::EventEnvelope e;
+      e.set_customer_id(customer);
+      auto* link = e.mutable_missed_call_linked();
+      link->set_callback_id(call.callback_id);
+      link->set_caller_number(*phone);
+      *link->mutable_called_at() = call.called_at;
+      *link->mutable_sla_due_at() = call.sla_due_at;
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+std::pair<std::string, std::string> AggregateOf(const v1::EventEnvelope& e) {
+  auto ticket = [](const std::string& id) {
+    return std::pair<std::string, std::string>(kTicketAggregate, id);
+  };
+  auto callback = [](const std::string& id) {
+    return std::pair<std::string, std::string>(kCallbackAggregate, id);
+  };
+  switch (e.payload_case()) {
+    case v1::EventEnvelope::kTicketOpened:
+      return ticket(e.ticket_opened().ticket_id());
+    case v1::EventEnvelope::kInteractionAdded:
+      return ticket(e.interaction_added().ticket_id());
+    case v1::EventEnvelope::kTicketAssigned:
+      return ticket(e.ticket_assigned().ticket_id());
+    case v1::EventEnvelope::kTicketEscalated:
+      return ticket(e.ticket_escalated().ticket_id());
+    case v1::EventEnvelope::kTicketResolved:
+      return ticket(e.ticket_resolved().ticket_id());
+    case v1::EventEnvelope::kTicketReopened:
+      return ticket(e.ticket_reopened().ticket_id());
+    case v1::EventEnvelope::kMissedCallRecorded:
+      return callback(e.missed_call_recorded().callback_id());
+    case v1::EventEnvelope::kMissedCallLinked:
+      return callback(e.missed_call_linked().callback_id());
+    case v1::EventEnvelope::kCallbackScheduled:
+      return callback(e.callback_scheduled().callback_id());
+    case v1::EventEnvelope::kCallbackCompleted:
+      return callback(e.callback_completed().callback_id());
+    case v1::EventEnvelope::kSlaBreached:
+      return e.sla_breached().ticket_id().empty() ? callback(e.sla_breached().callback_id())
+                                                  : ticket(e.sla_breached().ticket_id());
+    default:
+      return {};
+  }
+}
+
+}  // namespace threadline::support

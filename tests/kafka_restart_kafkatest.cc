@@ -1,0 +1,129 @@
+// The Kafka bus across a broker restart (scripts/kafka stop + start on the
+// fixture's broker): messages published while the broker is down are
+// delivered once it is back, exactly once and in order, and a consumer
+// resumes by itself. Runs serially: it stops the broker other tests share.
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "threadline/bus/kafka.h"
+#include "threadline/testing/testing.h"
+
+namespace threadline::bus {
+namespace {
+
+using namespace std::chrono_literals;
+
+int RunScript(const std::string& args) {
+  const std::string command =
+      std::string("'") + std::getenv("THREADLINE_KAFKA_SCRIPT") + "' " + args + " >&2";
+  return std::system(command.c_str());
+}
+
+TEST(KafkaRestartTest, PublishAndConsumeAcrossABrokerRestart) {
+  const char* dir = std::getenv("THREADLINE_KAFKA_DIR");
+  if (dir == nullptr || std::getenv("THREADLINE_KAFKA_SCRIPT") == nullptr) {
+    GTEST_SKIP() << "run through ctest -L kafka (needs THREADLINE_KAFKA_DIR/_SCRIPT)";
+  }
+  KafkaOptions options;
+  options.brokers = threadline::testing::KafkaBootstrapForTests();
+  options.client_id = "restart-test";
+  auto bus = OpenKafkaBus(options);
+  ASSERT_OK(bus);
+  constexpr int32_t kPartitions = 3;
+  const std::string topic =
+      "restart-" + std::to_string(::getpid()) + "-" +
+      std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  ASSERT_OK((*bus)->EnsureTopics({{topic, kPartitions}}));
+  auto publisher = (*bus)->NewPublisher();
+  ASSERT_OK(publisher);
+  auto consumer = (*bus)->NewConsumer();
+  ASSERT_OK(consumer);
+  std::vector<PartitionStart> starts;
+  for (int32_t p = 0; p < kPartitions; ++p) starts.push_back({{topic, p}, 0});
+  ASSERT_OK((*consumer)->Assign(starts));
+
+  std::mutex mu;
+  int delivered = 0;
+  std::vector<std::string> failures;
+  auto publish = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      ASSERT_OK((*publisher)
+                    ->Publish({topic, "customer-" + std::to_string(i % 7), std::to_string(i), {}},
+                              [&](const absl::Status& s, int32_t, int64_t) {
+                                std::lock_guard<std::mutex> lock(mu);
+                                if (s.ok()) {
+                                  ++delivered;
+                                } else {
+                                  failures.push_back(s.ToString());
+                                }
+                              }));
+    }
+  };
+  std::vector<Message> got;
+  std::vector<absl::Status> poll_errors;
+  auto read_until = [&](size_t n, std::chrono::milliseconds timeout) {
+    return threadline::testing::WaitFor(
+        [&] {
+          auto batch = (*consumer)->Poll(100, 200ms);
+          if (!batch.ok()) {
+            poll_errors.push_back(batch.status());
+            return false;
+          }
+          got.insert(got.end(), batch->begin(), batch->end());
+          return got.size() >= n;
+        },
+        timeout);
+  };
+
+  ASSERT_NO_FATAL_FAILURE(publish(0, 50));
+  ASSERT_OK((*publisher)->Flush(30s));
+  ASSERT_TRUE(read_until(50, 30s));
+
+  ASSERT_EQ(RunScript(std::string("stop '") + dir + "'"), 0);
+  // While the broker is down Publish still accepts (the partition counts are
+  // cached) and nothing is acknowledged.
+  ASSERT_NO_FATAL_FAILURE(publish(50, 100));
+  EXPECT_TRUE(absl::IsDeadlineExceeded((*publisher)->Flush(500ms)));
+  auto during = (*consumer)->Poll(100, 300ms);
+  EXPECT_TRUE(during.ok() ? during->empty() : absl::IsUnavailable(during.status()))
+      << during.status();
+
+  ASSERT_EQ(RunScript(std::string("start '") + dir + "'"), 0);
+  ASSERT_OK((*publisher)->Flush(60s));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(delivered, 100);
+    EXPECT_TRUE(failures.empty()) << failures.front();
+  }
+  ASSERT_TRUE(read_until(100, 60s)) << "got " << got.size();
+  for (const auto& s : poll_errors) EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+
+  // Exactly once, in order per key.
+  std::set<std::string> values;
+  std::map<std::string, int> last;
+  for (const Message& m : got) {
+    EXPECT_TRUE(values.insert(m.value).second) << "duplicate " << m.value;
+    const int v = std::stoi(m.value);
+    auto it = last.find(m.key);
+    if (it != last.end()) {
+      EXPECT_GT(v, it->second) << m.key;
+    }
+    last[m.key] = v;
+  }
+  EXPECT_EQ(values.size(), 100u);
+  auto ends = (*bus)->EndOffsets(topic);
+  ASSERT_OK(ends);
+  EXPECT_EQ((*ends)[0] + (*ends)[1] + (*ends)[2], 100);
+}
+
+}  // namespace
+}  // namespace threadline::bus

@@ -1,0 +1,69 @@
+#include "suite_process.h"
+
+#include <grpcpp/health_check_service_interface.h>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace threadline::testing {
+
+SuiteProcess::SuiteProcess(const std::string& data_dir, std::vector<std::string> args,
+                           const std::string& log_path)
+    : log_path_(log_path), port_(FreePort()) {
+  argv_ = {BinaryFromEnv("THREADLINE_BIN"), "serve", "--data-dir", data_dir, "--listen",
+           "127.0.0.1:" + std::to_string(port_)};
+  argv_.insert(argv_.end(), args.begin(), args.end());
+  Start();
+}
+
+SuiteProcess::~SuiteProcess() {
+  channel_.reset();
+  if (process_ && process_->running()) {
+    process_->Kill(SIGTERM);
+    if (process_->Wait(std::chrono::seconds(20)) < 0) process_->Kill(SIGKILL);
+  }
+}
+
+void SuiteProcess::Start() {
+  process_ = std::make_unique<ChildProcess>(argv_, log_path_);
+  // Connect only once the server says it listens: a channel that failed to
+  // connect backs off for seconds before it tries again.
+  bool listening = WaitFor(
+      [&] {
+        return !process_->running() ||
+               process_->Log().find("listening on port") != std::string::npos;
+      },
+      std::chrono::seconds(60));
+  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  if (!listening || !WaitServing(std::chrono::seconds(30))) {
+    ADD_FAILURE() << "threadline did not become SERVING; log:\n" << process_->Log();
+  }
+}
+
+void SuiteProcess::Restart() { Start(); }
+
+void SuiteProcess::Kill(int sig) { process_->Kill(sig); }
+
+bool SuiteProcess::WaitServing(std::chrono::milliseconds timeout) {
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  return WaitFor(
+      [&] {
+        if (!process_->running()) return false;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+        grpc::health::v1::HealthCheckRequest req;
+        grpc::health::v1::HealthCheckResponse resp;
+        auto s = health->Check(&ctx, req, &resp);
+        return s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+      },
+      timeout);
+}
+
+std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token,
+                                         std::chrono::milliseconds deadline) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + deadline);
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+  return ctx;
+}
+
+}  // namespace threadline::testing

@@ -1,0 +1,68 @@
+#pragma once
+
+// Runs `threadline serve` as a child process for end-to-end tests and gives
+// typed gRPC stubs to it.
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "threadline/testing/process.h"
+#include "threadline/testing/testing.h"
+#include "threadline/v1/billing.grpc.pb.h"
+#include "threadline/v1/installation.grpc.pb.h"
+#include "threadline/v1/journey.grpc.pb.h"
+#include "threadline/v1/sales.grpc.pb.h"
+#include "threadline/v1/support.grpc.pb.h"
+
+namespace threadline::testing {
+
+class SuiteProcess {
+ public:
+  // Starts `threadline serve` with `args` plus --listen on a free port and
+  // waits until the health service reports SERVING.
+  SuiteProcess(const std::string& data_dir, std::vector<std::string> args,
+               const std::string& log_path);
+  ~SuiteProcess();
+
+  // Starts again with the same arguments and port (after Kill()).
+  void Restart();
+  void Kill(int sig);
+  bool WaitServing(std::chrono::milliseconds timeout);
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string Log() const { return process_ ? process_->Log() : ""; }
+  ChildProcess* process() { return process_.get(); }
+
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+  std::unique_ptr<v1::SalesService::Stub> Sales() { return v1::SalesService::NewStub(channel_); }
+  std::unique_ptr<v1::JourneyService::Stub> Journey() {
+    return v1::JourneyService::NewStub(channel_);
+  }
+  std::unique_ptr<v1::BillingService::Stub> Billing() {
+    return v1::BillingService::NewStub(channel_);
+  }
+  std::unique_ptr<v1::InstallationService::Stub> Installation() {
+    return v1::InstallationService::NewStub(channel_);
+  }
+  std::unique_ptr<v1::SupportService::Stub> Support() {
+    return v1::SupportService::NewStub(channel_);
+  }
+
+ private:
+  void Start();
+  std::vector<std::string> argv_;
+  std::string log_path_;
+  int port_;
+  std::unique_ptr<ChildProcess> process_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// A client context with a deadline and, if given, a bearer token.
+std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token = "",
+                                         std::chrono::milliseconds deadline =
+                                             std::chrono::seconds(10));
+
+}  // namespace threadline::testing
