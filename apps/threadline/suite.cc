@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "threadline/bus/embedded.h"
 #include "threadline/bus/kafka.h"
@@ -45,15 +46,32 @@ absl::Status EnsureAllTopics(bus::Bus& bus, int partitions) {
   return bus.EnsureTopics(topics);
 }
 
+// The department services this binary knows, by target name.
+using DepartmentFactory =
+    std::unique_ptr<command::Department> (*)(const command::DepartmentDeps&);
+const std::map<std::string, DepartmentFactory>& DepartmentFactories() {
+  static const auto* factories = new std::map<std::string, DepartmentFactory>{
+      {"sales", &sales::NewSalesDepartment},
+  };
+  return *factories;
+}
+
 // One department: its store, the relay that publishes it, its service.
 struct Department {
   std::string name;
   std::unique_ptr<eventstore::EventStore> store;
   std::unique_ptr<bus::Publisher> publisher;
   std::unique_ptr<outbox::OutboxRelay> relay;
-  std::unique_ptr<grpc::Service> grpc;
-  std::unique_ptr<sales::SalesService> sales;
+  std::unique_ptr<command::Department> service;
+  std::unique_ptr<grpc::Service> placeholder;  // a service not built yet
+  grpc::Service* grpc() { return service ? service->grpc() : placeholder.get(); }
 };
+
+std::unique_ptr<grpc::Service> PlaceholderService(const std::string& name) {
+  if (name == "installation") return std::make_unique<v1::InstallationService::Service>();
+  if (name == "support") return std::make_unique<v1::SupportService::Service>();
+  return std::make_unique<v1::BillingService::Service>();
+}
 
 class SuiteImpl final : public Suite {
  public:
@@ -75,7 +93,7 @@ class SuiteImpl final : public Suite {
       if (!options_.targets.count(target) || target == "journey") continue;
       ASSIGN_OR_RETURN(auto dept, OpenDepartment(target));
       departments_.push_back(std::move(dept));
-      services.push_back(departments_.back()->grpc.get());
+      services.push_back(departments_.back()->grpc());
     }
     if (options_.targets.count("journey")) {
       journey::ProjectorOptions po;
@@ -106,6 +124,7 @@ class SuiteImpl final : public Suite {
     if (server_) server_->Shutdown(std::chrono::seconds(5));
     if (projector_) projector_->Stop();
     for (auto& d : departments_) {
+      if (d->service) d->service->Stop();
       if (d->relay) d->relay->Stop(std::chrono::seconds(10));
     }
     departments_.clear();
@@ -130,20 +149,16 @@ class SuiteImpl final : public Suite {
     ro.topic = "threadline." + name + ".v1";
     d->relay = std::make_unique<outbox::OutboxRelay>(d->store.get(), d->publisher.get(), ro);
     RETURN_IF_ERROR(d->relay->Start());
-    command::Env env;
-    env.store = d->store.get();
-    env.service = name;
-    if (name == "sales") {
-      env.department = v1::DEPARTMENT_SALES;
-      d->sales = std::make_unique<sales::SalesService>(env);
-      d->grpc = sales::NewSalesGrpc(d->sales.get());
-    } else if (name == "installation") {
-      d->grpc = std::make_unique<v1::InstallationService::Service>();
-    } else if (name == "support") {
-      d->grpc = std::make_unique<v1::SupportService::Service>();
-    } else {
-      d->grpc = std::make_unique<v1::BillingService::Service>();
+    auto factory = DepartmentFactories().find(name);
+    if (factory == DepartmentFactories().end()) {
+      d->placeholder = PlaceholderService(name);
+      return d;
     }
+    command::DepartmentDeps deps;
+    deps.store = d->store.get();
+    deps.bus = bus_.get();
+    d->service = factory->second(deps);
+    RETURN_IF_ERROR(d->service->Start());
     return d;
   }
 

@@ -445,7 +445,7 @@ class RocksEventStore final : public EventStore {
           }
           holder = *found;
         }
-        if (holder && *holder != c.owner) {
+        if (holder && !holder->empty() && *holder != c.owner) {
           claim_status = absl::AlreadyExistsError(c.index + " " + c.value +
                                                   " is already registered to " + *holder);
           break;
@@ -479,6 +479,19 @@ class RocksEventStore final : public EventStore {
         std::string key = ClaimKey(c.index, c.value);
         claims[key] = c.owner;
         batch.Put(cfs_[kClaims], key, c.owner).PermitUncheckedError();
+      }
+      for (const auto& c : req.releases) {
+        std::string key = ClaimKey(c.index, c.value);
+        std::optional<std::string> holder;
+        if (auto it = claims.find(key); it != claims.end()) {
+          holder = it->second;
+        } else if (auto found = FindClaim(c.index, c.value); found.ok()) {
+          holder = *found;
+        }
+        if (holder && *holder == c.owner) {
+          claims[key] = "";
+          batch.Delete(cfs_[kClaims], key).PermitUncheckedError();
+        }
       }
       for (const auto& o : req.offsets) {
         batch.Put(cfs_[kDefault], OffsetKey(o), Fixed64Key(static_cast<uint64_t>(o.next_offset)))

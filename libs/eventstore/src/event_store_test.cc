@@ -153,6 +153,27 @@ TEST_F(EventStoreTest, ClaimsAreUniqueAcrossOwners) {
   EXPECT_EQ((*scan)[0].second, "cus_1");
 }
 
+TEST_F(EventStoreTest, ReleasedClaimsDisappearFromScansAndCanBeTakenAgain) {
+  auto a = Req("ticket-1", 0, {"a"});
+  a.claims.push_back({"open_ticket", "cus_1/tkt_1", "tkt_1"});
+  a.claims.push_back({"open_ticket", "cus_1/tkt_2", "tkt_2"});
+  ASSERT_OK(store_->Append(a));
+  auto wrong_owner = Req("ticket-1", 1, {"b"});
+  wrong_owner.releases.push_back({"open_ticket", "cus_1/tkt_1", "tkt_9"});
+  ASSERT_OK(store_->Append(wrong_owner));
+  EXPECT_EQ(store_->ScanClaims("open_ticket", "cus_1/", 10)->size(), 2u);
+  auto release = Req("ticket-1", 2, {"c"});
+  release.releases.push_back({"open_ticket", "cus_1/tkt_1", "tkt_1"});
+  ASSERT_OK(store_->Append(release));
+  auto left = store_->ScanClaims("open_ticket", "cus_1/", 10);
+  ASSERT_OK(left);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].second, "tkt_2");
+  auto retake = Req("ticket-2", 0, {"d"});
+  retake.claims.push_back({"open_ticket", "cus_1/tkt_1", "someone"});
+  EXPECT_OK(store_->Append(retake));
+}
+
 TEST_F(EventStoreTest, ConsumerOffsetsCommitWithTheEvents) {
   auto r = Req("s1", 0, {"a"});
   r.offsets.push_back({"billing", "threadline.sales.v1", 3, 42});

@@ -45,4 +45,22 @@ std::unique_ptr<grpc::Service> NewSalesGrpc(SalesService* service) {
   return std::make_unique<SalesGrpc>(service);
 }
 
+namespace {
+class SalesDepartment final : public command::Department {
+ public:
+  explicit SalesDepartment(const command::DepartmentDeps& deps)
+      : service_(command::Env{deps.store, deps.clock, "sales", v1::DEPARTMENT_SALES}),
+        grpc_(NewSalesGrpc(&service_)) {}
+  grpc::Service* grpc() override { return grpc_.get(); }
+
+ private:
+  SalesService service_;
+  std::unique_ptr<grpc::Service> grpc_;
+};
+}  // namespace
+
+std::unique_ptr<command::Department> NewSalesDepartment(const command::DepartmentDeps& deps) {
+  return std::make_unique<SalesDepartment>(deps);
+}
+
 }  // namespace threadline::sales

@@ -68,6 +68,9 @@ struct AppendRequest {
   // Opaque bytes (the serialized gRPC response) returned to replays.
   std::string response;
   std::vector<UniqueClaim> claims;
+  // Claims to drop (only when held by the given owner). Claims double as
+  // secondary indexes: "open_ticket" -> ticket id, scanned by prefix.
+  std::vector<UniqueClaim> releases;
   std::vector<ConsumerOffset> offsets;
 };
 

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "threadline/command/department.h"
 #include "threadline/command/runner.h"
 #include "threadline/v1/sales.grpc.pb.h"
 
@@ -31,5 +32,8 @@ class SalesService {
 
 // The gRPC face of SalesService: authenticates, authorises, converts.
 std::unique_ptr<grpc::Service> NewSalesGrpc(SalesService* service);
+
+// Sales as the suite runs it (sales reacts to no other department).
+std::unique_ptr<command::Department> NewSalesDepartment(const command::DepartmentDeps& deps);
 
 }  // namespace threadline::sales
