@@ -104,6 +104,11 @@ int main(int argc, char** argv) {
   rebuild->add_option("--out", rebuild_out, "fresh directory for the rebuilt journey store")
       ->required();
   AddCommonFlags(rebuild, options, kafka_config);
+  auto* fingerprint = journey->add_subcommand(
+      "fingerprint", "print a digest of a journey store, to compare a rebuild with the live one");
+  std::string fingerprint_path;
+  fingerprint->add_option("--path", fingerprint_path, "journey store directory")->required();
+  AddCommonFlags(fingerprint, options, kafka_config);
 
   CLI11_PARSE(app, argc, argv);
   threadline::LogOptions lo;
@@ -117,6 +122,16 @@ int main(int argc, char** argv) {
       std::cerr << "threadline: rebuild failed: " << s << "\n";
       return 1;
     }
+    return 0;
+  }
+
+  if (fingerprint->parsed()) {
+    auto digest = threadline::app::JourneyFingerprint(options, fingerprint_path);
+    if (!digest.ok()) {
+      std::cerr << "threadline: " << digest.status() << "\n";
+      return 1;
+    }
+    std::cout << *digest << "\n";
     return 0;
   }
 

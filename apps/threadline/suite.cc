@@ -209,4 +209,17 @@ absl::Status RebuildJourney(const SuiteOptions& options, const std::string& path
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> JourneyFingerprint(const SuiteOptions& options,
+                                               const std::string& path) {
+  if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
+    return absl::NotFoundError("no journey store at " + path);
+  }
+  ASSIGN_OR_RETURN(auto bus, OpenBus(options));
+  journey::ProjectorOptions po;
+  po.path = path;
+  po.publish = false;
+  ASSIGN_OR_RETURN(auto projector, journey::Projector::Open(po, bus.get()));
+  return projector->Fingerprint();
+}
+
 }  // namespace threadline::app

@@ -48,4 +48,9 @@ class Suite {
 // Replays every department topic into a fresh journey store at `path`.
 absl::Status RebuildJourney(const SuiteOptions& options, const std::string& path, bool progress);
 
+// A digest of every timeline and context card in the journey store at
+// `path` (not in use by a running suite): equal digests, equal journeys.
+absl::StatusOr<std::string> JourneyFingerprint(const SuiteOptions& options,
+                                               const std::string& path);
+
 }  // namespace threadline::app
