@@ -84,6 +84,22 @@ std::optional<std::string> Unhex(std::string_view hex) {
   return out;
 }
 
+// The digits of a phone number typed without a country code, trunk zeros
+// dropped ("06 1234 5678" -> "612345678"); empty unless it looks like one.
+std::string NationalDigits(std::string_view q) {
+  std::string digits;
+  for (char c : q) {
+    if (c >= '0' && c <= '9') {
+      digits.push_back(c);
+    } else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')' && c != '/') {
+      return "";
+    }
+  }
+  size_t first = digits.find_first_not_of('0');
+  if (first == std::string::npos || digits.size() - first < 6) return "";
+  return digits.substr(first);
+}
+
 std::string LowerAscii(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -270,6 +286,19 @@ class RocksProjector final : public Projector {
     }
     if (auto phone = domain::NormalizePhone("query", q); phone.ok()) {
       if (db_->Get(rocksdb::ReadOptions(), "i/p/" + *phone, &v).ok()) add(v, "phone");
+    }
+    // A number typed the national way ("06 1234 5678") has no country
+    // code: match it by its last digits, whatever the country.
+    if (auto national = NationalDigits(q); out.matches().empty() && !national.empty()) {
+      std::string prefix = "i/r/" + std::string(national.rbegin(), national.rend());
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) &&
+                             out.matches_size() < limit;
+           it->Next()) {
+        std::string key = it->key().ToString();
+        add(key.substr(key.rfind('\0') + 1), "phone");
+      }
+      RETURN_IF_ERROR(FromRocks(it->status(), "searching phone numbers"));
     }
     std::string prefix = "i/n/" + LowerAscii(q);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
@@ -507,6 +536,11 @@ class RocksProjector final : public Projector {
       const auto& p = e.customer_registered();
       for (const auto& phone : p.phone_numbers()) {
         st.wb.Put("i/p/" + phone, customer).PermitUncheckedError();
+        std::string digits = phone.substr(phone.find_first_not_of('+'));
+        std::string reversed = "i/r/" + std::string(digits.rbegin(), digits.rend());
+        reversed.push_back('\0');
+        reversed.append(customer);
+        st.wb.Put(reversed, "").PermitUncheckedError();
       }
       for (const auto& email : p.emails()) {
         st.wb.Put("i/e/" + email, customer).PermitUncheckedError();

@@ -156,7 +156,8 @@ TEST_F(ProjectorTest, FindCustomerByPhoneInAnyFormatEmailOrName) {
   ASSERT_OK(p->Start());
   Publish(Registered(0, "e0"));
   ASSERT_TRUE(WaitFor([&] { return TimelineIds(*p).size() == 1; }));
-  for (const std::string q : {"+31 6 1234 5678", "0031-6-12345678", "ANNA@example.org", "anna d"}) {
+  for (const std::string q :
+       {"+31 6 1234 5678", "0031-6-12345678", "06-1234 5678", "ANNA@example.org", "anna d"}) {
     v1::FindCustomerRequest r;
     r.set_query(q);
     auto found = p->FindCustomer(r);
