@@ -43,6 +43,7 @@ absl::Status EnsureAllTopics(bus::Bus& bus, int partitions) {
   std::vector<bus::TopicSpec> topics;
   for (const auto& t : journey::DepartmentTopics()) topics.push_back({t, partitions});
   topics.push_back({journey::kJourneyTopic, partitions});
+  topics.push_back({journey::kDeadLetterTopic, partitions});
   return bus.EnsureTopics(topics);
 }
 

@@ -560,13 +560,25 @@ class RocksProjector final : public Projector {
     for (const auto& m : batch) {
       st.offsets[{m.topic, m.partition}] = m.offset + 1;
       v1::EventEnvelope e;
-      if (!e.ParseFromString(m.value) || e.event_id().empty() ||
-          e.schema_version() > kMaxSchemaVersion ||
-          e.payload_case() == v1::EventEnvelope::PAYLOAD_NOT_SET) {
+      std::string reason;
+      if (!e.ParseFromString(m.value)) {
+        reason = "not an EventEnvelope";
+      } else if (e.event_id().empty()) {
+        reason = "envelope without event_id";
+      } else if (e.schema_version() > kMaxSchemaVersion) {
+        reason = "schema_version " + std::to_string(e.schema_version()) +
+                 " is newer than this projector understands (" +
+                 std::to_string(kMaxSchemaVersion) + ")";
+      } else if (e.payload_case() == v1::EventEnvelope::PAYLOAD_NOT_SET) {
+        reason = "envelope with an unknown or empty payload";
+      }
+      if (!reason.empty()) {
         ++dead;
         if (dead_letters_.Allow()) {
-          log_.Warn("unreadable event parked", {{"topic", m.topic}, {"offset", m.offset}});
+          log_.Warn("unreadable event parked",
+                    {{"topic", m.topic}, {"offset", m.offset}, {"reason", reason}});
         }
+        ParkDeadLetter(m, reason);
         continue;
       }
       ASSIGN_OR_RETURN(bool seen, Seen(st, e.event_id()));
@@ -578,6 +590,17 @@ class RocksProjector final : public Projector {
       st.wb.Put("s/" + e.event_id(), "").PermitUncheckedError();
       if (e.customer_id().empty()) continue;  // e.g. a missed call from an unknown number
       RETURN_IF_ERROR(ProjectOne(st, e));
+    }
+    // Parked messages must be on the dead-letter topic before their offsets
+    // move past them.
+    if (dead > 0 && publisher_) {
+      RETURN_IF_ERROR(publisher_->Flush(std::chrono::seconds(30)));
+      std::lock_guard lock(mu_);
+      if (dead_letter_failed_) {
+        dead_letter_failed_ = false;
+        return absl::UnavailableError("could not park messages on " +
+                                      std::string(kDeadLetterTopic));
+      }
     }
     for (const auto& [customer, card] : st.cards) {
       st.wb.Put(CardKey(customer), card.SerializeAsString()).PermitUncheckedError();
@@ -604,6 +627,31 @@ class RocksProjector final : public Projector {
     for (auto& u : st.updates) PublishUpdate(u);
     SavePublished();
     return absl::OkStatus();
+  }
+
+  void ParkDeadLetter(const bus::Message& m, const std::string& reason) {
+    if (!publisher_) return;
+    bus::OutMessage out;
+    out.topic = kDeadLetterTopic;
+    out.key = m.key;
+    out.value = m.value;
+    out.headers = m.headers;
+    out.headers.push_back({"deadletter_reason", reason});
+    out.headers.push_back({"deadletter_source_topic", m.topic});
+    out.headers.push_back({"deadletter_source_partition", std::to_string(m.partition)});
+    out.headers.push_back({"deadletter_source_offset", std::to_string(m.offset)});
+    out.headers.push_back({"deadletter_consumer", "journey"});
+    absl::Status s = publisher_->Publish(std::move(out), [this](const absl::Status& st, int32_t,
+                                                                int64_t) {
+      if (!st.ok()) {
+        std::lock_guard lock(mu_);
+        dead_letter_failed_ = true;
+      }
+    });
+    if (!s.ok()) {
+      std::lock_guard lock(mu_);
+      dead_letter_failed_ = true;
+    }
   }
 
   void PublishUpdate(const v1::JourneyUpdate& u) {
@@ -691,6 +739,7 @@ class RocksProjector final : public Projector {
   uint64_t saved_published_ = 0;
   std::set<uint64_t> published_ahead_;
   bool publish_failed_ = false;
+  bool dead_letter_failed_ = false;
   ProjectorStats stats_;
   uint64_t stats_refolds_ = 0;
 

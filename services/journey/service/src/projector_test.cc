@@ -1,5 +1,6 @@
 #include "threadline/journey/projector.h"
 
+#include <set>
 #include <thread>
 
 #include "threadline/bus/embedded.h"
@@ -25,6 +26,7 @@ class ProjectorTest : public ::testing::Test {
     std::vector<bus::TopicSpec> topics;
     for (const auto& t : DepartmentTopics()) topics.push_back({t, 3});
     topics.push_back({kJourneyTopic, 3});
+    topics.push_back({kDeadLetterTopic, 3});
     ASSERT_OK(bus_->EnsureTopics(topics));
     publisher_ = std::move(*bus_->NewPublisher());
   }
@@ -183,6 +185,26 @@ TEST_F(ProjectorTest, PoisonMessagesAreParkedAndTheProjectorKeepsGoing) {
   Publish(Registered(0, "e0"));
   ASSERT_TRUE(WaitFor([&] { return TimelineIds(*p).size() == 1; }));
   EXPECT_EQ(p->Stats().dead_lettered, 3u);
+
+  // Each is on the dead-letter topic, untouched, with the reason.
+  auto consumer = std::move(*bus_->NewConsumer());
+  std::vector<bus::PartitionStart> starts;
+  for (int part = 0; part < 3; ++part) starts.push_back({{kDeadLetterTopic, part}, 0});
+  ASSERT_OK(consumer->Assign(starts));
+  std::vector<bus::Message> parked;
+  ASSERT_TRUE(WaitFor([&] {
+    auto b = consumer->Poll(10, std::chrono::milliseconds(20));
+    if (b.ok()) parked.insert(parked.end(), b->begin(), b->end());
+    return parked.size() >= 3;
+  }));
+  std::set<std::string> reasons;
+  for (const auto& m : parked) {
+    reasons.insert(m.HeaderValue("deadletter_reason"));
+    EXPECT_EQ(m.HeaderValue("deadletter_source_topic"), "threadline.sales.v1");
+  }
+  EXPECT_TRUE(reasons.count("not an EventEnvelope"));
+  EXPECT_TRUE(reasons.count("envelope with an unknown or empty payload"));
+  EXPECT_EQ(parked.size(), 3u);
 }
 
 TEST_F(ProjectorTest, SubscribersResumeFromATokenWithNothingMissedOrRepeated) {

@@ -18,6 +18,9 @@ namespace threadline::journey {
 
 // Topic of every journey update, keyed by customer_id.
 inline constexpr char kJourneyTopic[] = "threadline.journey.v1";
+// Where messages the projector cannot read are parked, untouched, with
+// headers saying why and where they came from.
+inline constexpr char kDeadLetterTopic[] = "threadline.deadletter.v1";
 
 // The four department topics the projector consumes.
 std::vector<std::string> DepartmentTopics();
