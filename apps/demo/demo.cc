@@ -33,12 +33,19 @@ google::protobuf::Timestamp At(Clock::time_point t) {
 
 class Demo {
  public:
-  Demo(std::shared_ptr<grpc::Channel> channel, std::string token, bool quiet)
-      : sales_(v1::SalesService::NewStub(channel)),
-        installation_(v1::InstallationService::NewStub(channel)),
-        support_(v1::SupportService::NewStub(channel)),
-        billing_(v1::BillingService::NewStub(channel)),
-        journey_(v1::JourneyService::NewStub(channel)),
+  // One address per service: all the same for a suite in one process.
+  struct Addresses {
+    std::string sales, installation, support, billing, journey;
+  };
+  static std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
+    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  }
+  Demo(const Addresses& a, std::string token, bool quiet)
+      : sales_(v1::SalesService::NewStub(Channel(a.sales))),
+        installation_(v1::InstallationService::NewStub(Channel(a.installation))),
+        support_(v1::SupportService::NewStub(Channel(a.support))),
+        billing_(v1::BillingService::NewStub(Channel(a.billing))),
+        journey_(v1::JourneyService::NewStub(Channel(a.journey))),
         token_(std::move(token)),
         quiet_(quiet) {}
 
@@ -299,9 +306,19 @@ int main(int argc, char** argv) {
   app.add_option("--address", address, "suite address (THREADLINE_ADDRESS)")->capture_default_str();
   app.add_option("--token", token, "bearer token with admin role (THREADLINE_TOKEN)");
   app.add_flag("--quiet", quiet, "do not narrate");
+  Demo::Addresses per_service;
+  app.add_option("--sales", per_service.sales, "sales address when services run apart");
+  app.add_option("--installation", per_service.installation, "installation address");
+  app.add_option("--support", per_service.support, "support address");
+  app.add_option("--billing", per_service.billing, "billing address");
+  app.add_option("--journey", per_service.journey, "journey address");
   CLI11_PARSE(app, argc, argv);
+  for (auto* a : {&per_service.sales, &per_service.installation, &per_service.support,
+                  &per_service.billing, &per_service.journey}) {
+    if (a->empty()) *a = address;
+  }
 
-  Demo demo(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), token, quiet);
+  Demo demo(per_service, token, quiet);
   std::string customer = demo.Run();
   if (customer.empty()) return 1;
   // Every department's events reach the journey asynchronously.

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "threadline/server/stats.h"
+
 namespace threadline::ctl {
 namespace {
 
@@ -54,25 +56,7 @@ std::string FormatTime(int64_t unix_seconds) {
 }
 
 std::string StatusCodeName(grpc::StatusCode code) {
-  static const char* kNames[] = {"OK",
-                                 "CANCELLED",
-                                 "UNKNOWN",
-                                 "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND",
-                                 "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED",
-                                 "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION",
-                                 "ABORTED",
-                                 "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED",
-                                 "INTERNAL",
-                                 "UNAVAILABLE",
-                                 "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  int c = static_cast<int>(code);
-  return c >= 0 && c <= 16 ? kNames[c] : "UNKNOWN";
+  return std::string(server::StatusCodeName(static_cast<int>(code)));
 }
 
 std::string Renderer::Paint(const std::string& text, const char* code) const {

@@ -13,6 +13,7 @@
 #include "threadline/common/coding.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
+#include "threadline/rocks/rocks.h"
 
 namespace threadline::bus {
 namespace {
@@ -26,12 +27,7 @@ using coding::PutString;
 
 constexpr char kTopicMetaPrefix[] = "meta/topic/";
 
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = std::string(what) + ": " + s.ToString();
-  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut()) return absl::UnavailableError(msg);
-  return absl::InternalError(msg);
-}
+using rocks::FromRocks;
 
 // Message keys: "m/" topic NUL partition(be32) offset(be64).
 std::string PartitionPrefix(std::string_view topic, int32_t partition) {
@@ -401,16 +397,8 @@ absl::StatusOr<std::unique_ptr<Bus>> OpenEmbeddedBus(const EmbeddedBusOptions& o
   if (options.path.empty()) return absl::InvalidArgumentError("embedded bus path is empty");
   rocksdb::Options o;
   o.create_if_missing = true;
-  rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(o, options.path, &raw);
-  if (!s.ok()) {
-    if (s.ToString().find("lock") != std::string::npos) {
-      return absl::FailedPreconditionError("embedded bus at " + options.path +
-                                           " is in use by another process: " + s.ToString());
-    }
-    return FromRocks(s, "opening the embedded bus at " + options.path);
-  }
-  auto bus = std::make_unique<EmbeddedBus>(options, std::unique_ptr<rocksdb::DB>(raw));
+  ASSIGN_OR_RETURN(auto db, rocks::Open(o, options.path, "embedded bus"));
+  auto bus = std::make_unique<EmbeddedBus>(options, std::move(db));
   RETURN_IF_ERROR(bus->Init());
   return std::unique_ptr<Bus>(std::move(bus));
 }

@@ -15,6 +15,7 @@
 #include "threadline/common/coding.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
+#include "threadline/rocks/rocks.h"
 
 namespace threadline::eventstore {
 namespace {
@@ -33,15 +34,7 @@ enum Cf : size_t { kDefault = 0, kLog, kStreams, kIdempotency, kClaims, kSnapsho
 const char* const kCfNames[kCfCount] = {"default", "log",    "streams",
                                         "idempotency", "claims", "snapshots"};
 
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = std::string(what) + ": " + s.ToString();
-  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
-    return absl::UnavailableError(msg);
-  }
-  if (s.IsCorruption()) return absl::DataLossError(msg);
-  return absl::InternalError(msg);
-}
+using rocks::FromRocks;
 
 std::string StreamKey(std::string_view stream, uint64_t version) {
   std::string k(stream);
@@ -303,16 +296,9 @@ class RocksEventStore final : public EventStore {
   }
 
   absl::StatusOr<uint64_t> Checksum() override {
-    // FNV-1a over every (cf, key, value), in key order.
-    uint64_t h = 1469598103934665603ULL;
-    auto mix = [&h](std::string_view s) {
-      for (unsigned char c : s) {
-        h ^= c;
-        h *= 1099511628211ULL;
-      }
-      h ^= 0xff;
-      h *= 1099511628211ULL;
-    };
+    // Every (cf, key, value), in key order.
+    rocks::Digest digest;
+    auto mix = [&digest](std::string_view s) { digest.Add(s); };
     for (size_t cf = 0; cf < kCfCount; ++cf) {
       mix(kCfNames[cf]);
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[cf]));
@@ -322,7 +308,7 @@ class RocksEventStore final : public EventStore {
       }
       RETURN_IF_ERROR(FromRocks(it->status(), "checksumming the store"));
     }
-    return h;
+    return digest.value();
   }
 
  private:
@@ -557,18 +543,10 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const Options& opti
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kCfNames) descriptors.emplace_back(name, cf_options);
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
-  if (!s.ok()) {
-    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-      return absl::FailedPreconditionError("event store at " + options.path +
-                                           " is in use by another process: " + s.ToString());
-    }
-    return FromRocks(s, "opening the event store at " + options.path);
-  }
-  auto store = std::make_unique<RocksEventStore>(options, std::unique_ptr<rocksdb::DB>(raw),
-                                                 std::move(handles));
+  ASSIGN_OR_RETURN(rocks::Opened opened,
+                   rocks::Open(db_options, options.path, descriptors, "event store"));
+  auto store = std::make_unique<RocksEventStore>(options, std::move(opened.db),
+                                                 std::move(opened.handles));
   RETURN_IF_ERROR(store->Init());
   return std::unique_ptr<EventStore>(std::move(store));
 }

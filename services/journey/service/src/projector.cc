@@ -15,6 +15,7 @@
 #include "threadline/domain/validate.h"
 #include "threadline/journey/projection.h"
 #include "threadline/outbox/relay.h"
+#include "threadline/rocks/rocks.h"
 
 namespace threadline::journey {
 namespace {
@@ -27,12 +28,7 @@ using coding::PutFixed64BE;
 
 constexpr uint32_t kMaxSchemaVersion = 1;
 
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = std::string(what) + ": " + s.ToString();
-  if (s.IsIOError() || s.IsBusy()) return absl::UnavailableError(msg);
-  return absl::InternalError(msg);
-}
+using rocks::FromRocks;
 
 // Timeline order is (occurred_at, event_id); the time is biased so that
 // unsigned big-endian bytes sort like signed microseconds.
@@ -367,15 +363,8 @@ class RocksProjector final : public Projector {
   }
 
   absl::StatusOr<std::string> Fingerprint() override {
-    uint64_t h = 1469598103934665603ULL;
-    auto mix = [&h](std::string_view s) {
-      for (unsigned char c : s) {
-        h ^= c;
-        h *= 1099511628211ULL;
-      }
-      h ^= 0xff;
-      h *= 1099511628211ULL;
-    };
+    rocks::Digest digest;
+    auto mix = [&digest](std::string_view s) { digest.Add(s); };
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
     uint64_t entries = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -393,7 +382,7 @@ class RocksProjector final : public Projector {
       }
     }
     RETURN_IF_ERROR(FromRocks(it->status(), "fingerprinting"));
-    return std::to_string(entries) + ":" + Hex(Fixed64Key(h));
+    return std::to_string(entries) + ":" + Hex(Fixed64Key(digest.value()));
   }
 
   ProjectorStats Stats() const override {
@@ -760,16 +749,8 @@ absl::StatusOr<std::unique_ptr<Projector>> Projector::Open(const ProjectorOption
                                                            bus::Bus* bus) {
   rocksdb::Options o;
   o.create_if_missing = true;
-  rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(o, options.path, &raw);
-  if (!s.ok()) {
-    if (s.ToString().find("lock") != std::string::npos) {
-      return absl::FailedPreconditionError("journey store at " + options.path +
-                                           " is in use by another process: " + s.ToString());
-    }
-    return FromRocks(s, "opening the journey store at " + options.path);
-  }
-  auto p = std::make_unique<RocksProjector>(options, bus, std::unique_ptr<rocksdb::DB>(raw));
+  ASSIGN_OR_RETURN(auto db, rocks::Open(o, options.path, "journey store"));
+  auto p = std::make_unique<RocksProjector>(options, bus, std::move(db));
   RETURN_IF_ERROR(p->Init());
   return std::unique_ptr<Projector>(std::move(p));
 }
