@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "suite.h"
@@ -70,9 +71,14 @@ int main(int argc, char** argv) {
   std::string targets = "all";
   std::string log_format = "text";
 
-  app.add_option("--log-format", log_format, "text or json")
+  app.add_option("--log-format", log_format, "text (to stderr) or json (to stdout)")
       ->envname("THREADLINE_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "debug, info, warn or error")
+      ->envname("THREADLINE_LOG_LEVEL")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
 
   auto* serve = app.add_subcommand("serve", "run services");
@@ -94,6 +100,19 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-client-ca", options.tls_client_ca,
                     "CA for client certificates; set it to require mutual TLS")
       ->envname("THREADLINE_TLS_CLIENT_CA");
+  serve->add_option("--http-listen", options.http_listen,
+                    "journey dashboard, JSON API and event stream over HTTP on host:port "
+                    "(with the journey target; default: off)")
+      ->envname("THREADLINE_HTTP_LISTEN");
+  serve->add_option("--metrics-listen", options.metrics_listen,
+                    "Prometheus metrics (GET /metrics) on host:port, without tokens: keep it "
+                    "inside the cluster network (default: off)")
+      ->envname("THREADLINE_METRICS_LISTEN");
+  serve->add_option("--journey-publish", options.journey_publish,
+                    "republish journey updates to threadline.journey.v1 and park dead letters; "
+                    "with several journey replicas, true on exactly one")
+      ->envname("THREADLINE_JOURNEY_PUBLISH")
+      ->capture_default_str();
   AddCommonFlags(serve, options, kafka_config);
 
   auto* journey = app.add_subcommand("journey", "journey projection tools");
@@ -102,17 +121,29 @@ int main(int argc, char** argv) {
       "rebuild", "replay every department topic into a fresh journey store");
   std::string rebuild_out;
   rebuild->add_option("--out", rebuild_out, "fresh directory for the rebuilt journey store")
+      ->envname("THREADLINE_REBUILD_OUT")
       ->required();
   AddCommonFlags(rebuild, options, kafka_config);
   auto* fingerprint = journey->add_subcommand(
       "fingerprint", "print a digest of a journey store, to compare a rebuild with the live one");
   std::string fingerprint_path;
-  fingerprint->add_option("--path", fingerprint_path, "journey store directory")->required();
+  fingerprint->add_option("--path", fingerprint_path, "journey store directory")
+      ->envname("THREADLINE_FINGERPRINT_PATH")
+      ->required();
+  std::vector<std::string> fingerprint_customers;
+  fingerprint->add_option("--customer", fingerprint_customers,
+                          "only this customer's timeline, card and index entries (repeatable)");
   AddCommonFlags(fingerprint, options, kafka_config);
 
   CLI11_PARSE(app, argc, argv);
   threadline::LogOptions lo;
   lo.format = log_format;
+  static const std::map<std::string, threadline::LogLevel> kLevels = {
+      {"debug", threadline::LogLevel::kDebug},
+      {"info", threadline::LogLevel::kInfo},
+      {"warn", threadline::LogLevel::kWarn},
+      {"error", threadline::LogLevel::kError}};
+  lo.level = kLevels.at(log_level);
   threadline::ConfigureLogging(lo);
   if (!ParseKafkaConfig(kafka_config, options)) return 2;
 
@@ -126,7 +157,7 @@ int main(int argc, char** argv) {
   }
 
   if (fingerprint->parsed()) {
-    auto digest = threadline::app::JourneyFingerprint(options, fingerprint_path);
+    auto digest = threadline::app::JourneyFingerprint(options, fingerprint_path, fingerprint_customers);
     if (!digest.ok()) {
       std::cerr << "threadline: " << digest.status() << "\n";
       return 1;
@@ -152,7 +183,12 @@ int main(int argc, char** argv) {
     std::cerr << "threadline: cannot start: " << suite.status() << "\n";
     return 1;
   }
-  std::cout << "threadline: listening on port " << (*suite)->port() << std::endl;
+  if (log_format == "json") {
+    // stdout carries only JSON lines in this mode.
+    threadline::Logger("main").Info("listening on port", {{"port", (*suite)->port()}});
+  } else {
+    std::cout << "threadline: listening on port " << (*suite)->port() << std::endl;
+  }
   while (true) {
     int sig = threadline::server::WaitForTermination();
     if (sig == SIGHUP) {

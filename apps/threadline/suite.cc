@@ -1,19 +1,29 @@
 #include "suite.h"
 
+#include <algorithm>
+#include <condition_variable>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <thread>
 
+#include "threadline/billing/service.h"
 #include "threadline/bus/embedded.h"
 #include "threadline/bus/kafka.h"
+#include "threadline/command/reactor.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
 #include "threadline/eventstore/event_store.h"
+#include "threadline/installation/service.h"
+#include "threadline/journey/http.h"
 #include "threadline/journey/projector.h"
 #include "threadline/journey/service.h"
+#include "threadline/metrics/exporter.h"
 #include "threadline/outbox/relay.h"
 #include "threadline/sales/service.h"
 #include "threadline/server/server.h"
+#include "threadline/support/service.h"
 #include "threadline/v1/billing.grpc.pb.h"
 #include "threadline/v1/installation.grpc.pb.h"
 #include "threadline/v1/support.grpc.pb.h"
@@ -53,6 +63,9 @@ using DepartmentFactory =
 const std::map<std::string, DepartmentFactory>& DepartmentFactories() {
   static const auto* factories = new std::map<std::string, DepartmentFactory>{
       {"sales", &sales::NewSalesDepartment},
+      {"installation", &installation::NewInstallationDepartment},
+      {"billing", &billing::NewBillingDepartment},
+      {"support", &support::NewSupportDepartment},
   };
   return *factories;
 }
@@ -67,6 +80,19 @@ struct Department {
   std::unique_ptr<grpc::Service> placeholder;  // a service not built yet
   grpc::Service* grpc() { return service ? service->grpc() : placeholder.get(); }
 };
+
+// The gRPC service a target serves, as the health service names it.
+std::string HealthName(const std::string& target) {
+  static const auto* names = new std::map<std::string, std::string>{
+      {"sales", "threadline.v1.SalesService"},
+      {"installation", "threadline.v1.InstallationService"},
+      {"support", "threadline.v1.SupportService"},
+      {"billing", "threadline.v1.BillingService"},
+      {"journey", "threadline.v1.JourneyService"},
+  };
+  auto it = names->find(target);
+  return it == names->end() ? target : it->second;
+}
 
 std::unique_ptr<grpc::Service> PlaceholderService(const std::string& name) {
   if (name == "installation") return std::make_unique<v1::InstallationService::Service>();
@@ -99,6 +125,7 @@ class SuiteImpl final : public Suite {
     if (options_.targets.count("journey")) {
       journey::ProjectorOptions po;
       po.path = (std::filesystem::path(options_.data_dir) / "journey").string();
+      po.publish = options_.journey_publish;
       ASSIGN_OR_RETURN(projector_, journey::Projector::Open(po, bus_.get()));
       RETURN_IF_ERROR(projector_->Start());
       journey_grpc_ = journey::NewJourneyGrpc(projector_.get());
@@ -111,6 +138,29 @@ class SuiteImpl final : public Suite {
     so.tls_key = options_.tls_key;
     so.tls_client_ca = options_.tls_client_ca;
     ASSIGN_OR_RETURN(server_, server::GrpcServer::Start(so, services));
+    if (!options_.http_listen.empty()) {
+      if (!projector_) {
+        return absl::InvalidArgumentError(
+            "--http-listen serves the journey: add the journey target (--target=...,journey) "
+            "or drop the flag");
+      }
+      // After the gRPC server: HTTP checks the same tokens, which it owns.
+      journey::JourneyHttpOptions ho;
+      ho.listen = options_.http_listen;
+      ASSIGN_OR_RETURN(journey_http_,
+                       journey::JourneyHttp::Start(ho, projector_.get(), &server_->auth()));
+    }
+    // Before the first report: a service still catching up must not be
+    // SERVING even for the first second.
+    RefreshHealth();
+    health_thread_ = std::thread([this] { HealthLoop(); });
+    if (!options_.metrics_listen.empty()) {
+      metrics::ExporterOptions mo;
+      mo.listen = options_.metrics_listen;
+      ASSIGN_OR_RETURN(metrics_, metrics::Exporter::Start(mo, &server_->stats(),
+                                                          [this] { return MetricsSample(); }));
+      Log().Info("metrics", {{"listen", options_.metrics_listen}, {"port", metrics_->port()}});
+    }
     Log().Info("serving", {{"listen", options_.listen},
                            {"port", server_->port()},
                            {"bus", options_.kafka_brokers.empty() ? "embedded" : "kafka"}});
@@ -122,6 +172,17 @@ class SuiteImpl final : public Suite {
   void Shutdown() override {
     if (stopped_) return;
     stopped_ = true;
+    // Metrics and health read every component below: stop them first.
+    if (metrics_) metrics_->Stop();
+    {
+      std::lock_guard lock(health_mu_);
+      health_stop_ = true;
+    }
+    health_cv_.notify_all();
+    if (health_thread_.joinable()) health_thread_.join();
+    // HTTP first: its streams read the projector and its tokens are the
+    // gRPC server's.
+    if (journey_http_) journey_http_->Stop();
     if (server_) server_->Shutdown(std::chrono::seconds(5));
     if (projector_) projector_->Stop();
     for (auto& d : departments_) {
@@ -139,6 +200,97 @@ class SuiteImpl final : public Suite {
   }
 
  private:
+  void HealthLoop() {
+    std::unique_lock lock(health_mu_);
+    while (!health_cv_.wait_for(lock, options_.health_interval, [&] { return health_stop_; })) {
+      lock.unlock();
+      RefreshHealth();
+      lock.lock();
+    }
+  }
+
+  // A service is SERVING (ready) only when it has caught up with the bus and
+  // the bus answers; the overall "" status stays SERVING while the process
+  // runs, so it serves as the liveness check. The end offsets read here are
+  // kept for the consumer-lag metrics.
+  void RefreshHealth() {
+    std::map<std::string, std::vector<int64_t>> ends;
+    bool reachable = true;
+    for (const auto& topic : journey::DepartmentTopics()) {
+      auto e = bus_->EndOffsets(topic);
+      if (!e.ok()) {
+        reachable = false;
+        break;
+      }
+      ends[topic] = std::move(*e);
+    }
+    std::vector<std::pair<std::string, bool>> serving;
+    for (const auto& d : departments_) {
+      bool ok = reachable && (!d->service || d->service->CaughtUp());
+      serving.emplace_back(HealthName(d->name), ok);
+    }
+    if (projector_) {
+      serving.emplace_back(HealthName("journey"), reachable && projector_->CaughtUp());
+    }
+    bool changed;
+    {
+      std::lock_guard lock(health_mu_);
+      changed = serving != serving_ || reachable != bus_reachable_;
+      if (reachable) end_offsets_ = std::move(ends);
+      bus_reachable_ = reachable;
+      serving_ = serving;
+    }
+    for (const auto& [name, ok] : serving) server_->SetServing(name, ok);
+    if (changed) {
+      std::string list;
+      for (const auto& [name, ok] : serving) {
+        list += (list.empty() ? "" : ",") + name + "=" + (ok ? "SERVING" : "NOT_SERVING");
+      }
+      Log().Info("health", {{"services", list}, {"bus", reachable ? "reachable" : "unreachable"}});
+    }
+  }
+
+  // Read by the metrics endpoint's threads at every scrape.
+  metrics::SuiteSample MetricsSample() {
+    metrics::SuiteSample s;
+    std::map<std::string, std::vector<int64_t>> ends;
+    {
+      std::lock_guard lock(health_mu_);
+      ends = end_offsets_;
+      s.bus_reachable = bus_reachable_;
+      s.serving = serving_;
+    }
+    auto lag = [&](const std::string& consumer, const bus::TopicPartition& tp, int64_t next) {
+      auto it = ends.find(tp.topic);
+      if (it == ends.end() || tp.partition >= static_cast<int32_t>(it->second.size())) return;
+      s.consumers.push_back({consumer, tp.topic, tp.partition, it->second[tp.partition] - next});
+    };
+    for (const auto& d : departments_) {
+      metrics::DepartmentSample ds;
+      ds.department = d->name;
+      if (d->relay) ds.relay = d->relay->Stats();
+      ds.append_latency = d->store->AppendLatency();
+      s.departments.push_back(std::move(ds));
+    }
+    for (const auto& r : command::RunningReactors()) {
+      for (const auto& p : r.positions) lag(r.consumer, p.tp, p.next_offset);
+      s.consumer_totals.push_back({r.consumer, r.stats.replayed, r.stats.errors});
+    }
+    if (projector_) {
+      auto ps = projector_->Stats();
+      for (const auto& [tp, next] : ps.next_offsets) lag("journey", tp, next);
+      s.consumer_totals.push_back({"journey", ps.duplicates, 0});
+      metrics::JourneySample j;
+      j.projected = ps.projected;
+      j.dead_lettered = ps.dead_lettered;
+      j.subscribers = ps.subscribers;
+      j.end_to_end = std::move(ps.end_to_end);
+      j.events_by_type.assign(ps.projected_by_type.begin(), ps.projected_by_type.end());
+      s.journey = std::move(j);
+    }
+    return s;
+  }
+
   absl::StatusOr<std::unique_ptr<Department>> OpenDepartment(const std::string& name) {
     auto d = std::make_unique<Department>();
     d->name = name;
@@ -169,6 +321,15 @@ class SuiteImpl final : public Suite {
   std::unique_ptr<journey::Projector> projector_;
   std::unique_ptr<grpc::Service> journey_grpc_;
   std::unique_ptr<server::GrpcServer> server_;
+  std::unique_ptr<journey::JourneyHttp> journey_http_;  // after server_: borrows its tokens
+  std::unique_ptr<metrics::Exporter> metrics_;          // reads everything above at scrape time
+  std::mutex health_mu_;
+  std::condition_variable health_cv_;
+  bool health_stop_ = false;                                 // guarded by health_mu_
+  bool bus_reachable_ = true;                                // guarded by health_mu_
+  std::map<std::string, std::vector<int64_t>> end_offsets_;  // guarded by health_mu_
+  std::vector<std::pair<std::string, bool>> serving_;        // guarded by health_mu_
+  std::thread health_thread_;
   bool stopped_ = false;
 };
 
@@ -211,7 +372,8 @@ absl::Status RebuildJourney(const SuiteOptions& options, const std::string& path
 }
 
 absl::StatusOr<std::string> JourneyFingerprint(const SuiteOptions& options,
-                                               const std::string& path) {
+                                               const std::string& path,
+                                               const std::vector<std::string>& customers) {
   if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
     return absl::NotFoundError("no journey store at " + path);
   }
@@ -220,7 +382,7 @@ absl::StatusOr<std::string> JourneyFingerprint(const SuiteOptions& options,
   po.path = path;
   po.publish = false;
   ASSIGN_OR_RETURN(auto projector, journey::Projector::Open(po, bus.get()));
-  return projector->Fingerprint();
+  return projector->Fingerprint({customers.begin(), customers.end()});
 }
 
 }  // namespace threadline::app

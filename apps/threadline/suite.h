@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
@@ -29,6 +30,21 @@ struct SuiteOptions {
   int partitions = 6;
   // TLS for the gRPC server (PEM paths); empty: plaintext.
   std::string tls_cert, tls_key, tls_client_ca;
+  // host:port of the journey's HTTP dashboard, JSON API and event stream,
+  // with the gRPC server's tokens. Default: empty, no HTTP.
+  std::string http_listen;
+  // host:port of the Prometheus metrics endpoint (GET /metrics), on its own
+  // port so it needs no tokens and can stay inside the cluster network.
+  // Default: empty, no metrics endpoint.
+  std::string metrics_listen;
+  // How often service health (caught up, bus reachable) is re-checked.
+  // Default: 1 s.
+  std::chrono::milliseconds health_interval{1000};
+  // Whether this process's journey republishes its updates to
+  // threadline.journey.v1 and parks dead letters. With several journey
+  // replicas (full copies) exactly one should, or the topics get every
+  // update once per replica. Default: true.
+  bool journey_publish = true;
 };
 
 // Every part of a running suite: bus, stores, relays, services, projector
@@ -51,6 +67,7 @@ absl::Status RebuildJourney(const SuiteOptions& options, const std::string& path
 // A digest of every timeline and context card in the journey store at
 // `path` (not in use by a running suite): equal digests, equal journeys.
 absl::StatusOr<std::string> JourneyFingerprint(const SuiteOptions& options,
-                                               const std::string& path);
+                                               const std::string& path,
+                                               const std::vector<std::string>& customers);
 
 }  // namespace threadline::app

@@ -1,5 +1,7 @@
 #include "threadline/command/reactor.h"
 
+#include <set>
+
 #include "threadline/common/log.h"
 
 namespace threadline::command {
@@ -9,7 +11,28 @@ const Logger& Log() {
   return *log;
 }
 constexpr int kMaxConflictRetries = 10;
+
+struct Registry {
+  std::mutex mu;
+  std::set<const Reactor*> running;  // guarded by mu
+};
+Registry& Running() {
+  static auto* registry = new Registry;
+  return *registry;
+}
 }  // namespace
+
+std::vector<ReactorSnapshot> RunningReactors() {
+  std::vector<ReactorSnapshot> out;
+  Registry& r = Running();
+  // Held while reading: Stop() unregisters under the same lock, so no
+  // reactor goes away mid-read.
+  std::lock_guard lock(r.mu);
+  for (const Reactor* reactor : r.running) {
+    out.push_back({reactor->consumer(), reactor->Stats(), reactor->Positions()});
+  }
+  return out;
+}
 
 Reactor::Reactor(Env env, bus::Bus* bus, ReactorOptions options, ReactFn react)
     : env_(std::move(env)), bus_(bus), options_(std::move(options)), react_(std::move(react)) {}
@@ -38,11 +61,19 @@ absl::Status Reactor::Start() {
   RETURN_IF_ERROR(consumer_->Assign(starts));
   running_ = true;
   thread_ = std::thread([this] { Loop(); });
+  {
+    std::lock_guard lock(Running().mu);
+    Running().running.insert(this);
+  }
   return absl::OkStatus();
 }
 
 void Reactor::Stop() {
   if (!running_.exchange(false)) return;
+  {
+    std::lock_guard lock(Running().mu);
+    Running().running.erase(this);
+  }
   consumer_->Wake();
   if (thread_.joinable()) thread_.join();
 }
@@ -54,6 +85,13 @@ bool Reactor::CaughtUp() const {
     if (it == next_.end() || it->second < end) return false;
   }
   return true;
+}
+
+std::vector<ConsumerPosition> Reactor::Positions() const {
+  std::lock_guard lock(mu_);
+  std::vector<ConsumerPosition> out;
+  for (const auto& [tp, next] : next_) out.push_back({options_.consumer, tp, next});
+  return out;
 }
 
 ReactorStats Reactor::Stats() const {

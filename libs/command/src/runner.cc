@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include "threadline/common/ids.h"
+#include "threadline/common/log.h"
 #include "threadline/domain/validate.h"
 
 namespace threadline::command {
@@ -26,6 +27,11 @@ std::string Fingerprint(const google::protobuf::Message& request) {
 }
 
 constexpr int kMaxRaceRetries = 5;
+
+const Logger& Log() {
+  static const Logger* log = new Logger("command");
+  return *log;
+}
 
 }  // namespace
 
@@ -64,11 +70,13 @@ absl::Status Load(eventstore::EventStore& store, const std::string& stream,
   return absl::OkStatus();
 }
 
-absl::StatusOr<Outcome> Execute(const Env& env, const Invocation& inv, const Common& common,
-                                const google::protobuf::Message& request, const Target& target,
-                                const ResetFn& reset, const EvolveFn& evolve,
-                                const DecideFn& decide, const RespondFn& respond,
-                                const ClaimsFn& claims) {
+namespace {
+
+absl::StatusOr<Outcome> ExecuteCommand(const Env& env, const Invocation& inv, const Common& common,
+                                       const google::protobuf::Message& request,
+                                       const Target& target, const ResetFn& reset,
+                                       const EvolveFn& evolve, const DecideFn& decide,
+                                       const RespondFn& respond, const ClaimsFn& claims) {
   RETURN_IF_ERROR(domain::ValidateRequestId(common.request_id));
   RETURN_IF_ERROR(domain::ValidateChannel("channel", common.channel));
   const std::string idem_key = env.service + "/" + common.request_id;
@@ -152,6 +160,39 @@ absl::StatusOr<Outcome> Execute(const Env& env, const Invocation& inv, const Com
     }
     return result.status();
   }
+}
+
+}  // namespace
+
+absl::StatusOr<Outcome> Execute(const Env& env, const Invocation& inv, const Common& common,
+                                const google::protobuf::Message& request, const Target& target,
+                                const ResetFn& reset, const EvolveFn& evolve,
+                                const DecideFn& decide, const RespondFn& respond,
+                                const ClaimsFn& claims) {
+  auto outcome =
+      ExecuteCommand(env, inv, common, request, target, reset, evolve, decide, respond, claims);
+  // One line per command, carrying the correlation id the events get, so a
+  // log search follows one customer request across departments.
+  const std::string& correlation_id =
+      inv.correlation_id.empty() ? common.request_id : inv.correlation_id;
+  if (outcome.ok()) {
+    Log().Info("command handled", {{"service", env.service},
+                                   {"command", request.GetDescriptor()->name()},
+                                   {"stream", outcome->stream},
+                                   {"version", outcome->version},
+                                   {"events", outcome->events.size()},
+                                   {"replayed", outcome->replayed ? "true" : "false"},
+                                   {"request_id", common.request_id},
+                                   {"correlation_id", correlation_id}});
+  } else {
+    Log().Info("command rejected", {{"service", env.service},
+                                    {"command", request.GetDescriptor()->name()},
+                                    {"code", absl::StatusCodeToString(outcome.status().code())},
+                                    {"error", std::string(outcome.status().message())},
+                                    {"request_id", common.request_id},
+                                    {"correlation_id", correlation_id}});
+  }
+  return outcome;
 }
 
 }  // namespace threadline::command

@@ -1,6 +1,7 @@
 #include "threadline/common/log.h"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <mutex>
@@ -84,6 +85,10 @@ void ConfigureLogging(const LogOptions& options) {
   Sink& sink = TheSink();
   sink.json = options.format == "json";
   if (sink.json) {
+    // Log collectors (Kubernetes, Docker) read a container's stdout; people
+    // at a terminal keep text on stderr, apart from program output.
+    sink.logger->sinks().clear();
+    sink.logger->sinks().push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
     sink.logger->set_pattern("%v");
   }
   sink.logger->set_level(ToSpd(options.level));

@@ -2,6 +2,9 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace threadline::domain {
 
 google::protobuf::Timestamp ToProto(TimePoint t) {
@@ -19,7 +22,14 @@ google::protobuf::Timestamp ToProto(TimePoint t) {
 }
 
 TimePoint FromProto(const google::protobuf::Timestamp& t) {
-  return FromUnixMicros(t.seconds() * 1'000'000 + t.nanos() / 1000);
+  // Timestamps come from clients and from topics anyone may write to: clamp
+  // to what a TimePoint (nanoseconds, years 1677..2262) holds, less the
+  // largest nanos, so year 9999 sorts last instead of overflowing (undefined
+  // behaviour found by tests/fuzz).
+  constexpr int64_t kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(TimePoint::duration::max()).count() - 10;
+  const int64_t seconds = std::clamp<int64_t>(t.seconds(), -kLimit, kLimit);
+  return FromUnixMicros(seconds * 1'000'000 + t.nanos() / 1000);
 }
 
 std::string EventType(const v1::EventEnvelope& e) {

@@ -125,6 +125,15 @@ class RocksEventStore final : public EventStore {
   }
 
   absl::StatusOr<AppendResult> Append(AppendRequest request) override {
+    auto start = std::chrono::steady_clock::now();
+    auto result = AppendGrouped(std::move(request));
+    if (result.ok()) append_latency_.Observe(std::chrono::steady_clock::now() - start);
+    return result;
+  }
+
+  HistogramSnapshot AppendLatency() const override { return append_latency_.Snapshot(); }
+
+  absl::StatusOr<AppendResult> AppendGrouped(AppendRequest request) {
     if (request.stream.empty() || request.stream.find('\0') != std::string::npos) {
       return absl::InvalidArgumentError("stream name must be non-empty and contain no NUL");
     }
@@ -518,6 +527,7 @@ class RocksEventStore final : public EventStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   std::atomic<uint64_t> last_position_{0};
+  LatencyHistogram append_latency_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,6 +1,7 @@
 #include "threadline/journey/projection.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "threadline/domain/domain.h"
@@ -11,10 +12,22 @@ namespace {
 std::string Money(const v1::Money& m) {
   int64_t a = m.amount_minor();
   std::string sign = a < 0 ? "-" : "";
-  if (a < 0) a = -a;
-  std::string cents = std::to_string(a % 100);
+  // The magnitude as unsigned: -INT64_MIN does not fit an int64_t, and
+  // events on a topic are not validated again (found by tests/fuzz).
+  uint64_t mag = a < 0 ? 0 - static_cast<uint64_t>(a) : static_cast<uint64_t>(a);
+  std::string cents = std::to_string(mag % 100);
   if (cents.size() < 2) cents = "0" + cents;
-  return sign + std::to_string(a / 100) + "." + cents + " " + m.currency();
+  return sign + std::to_string(mag / 100) + "." + cents + " " + m.currency();
+}
+
+// a + sign * b, saturating: a hostile or corrupt event with an extreme
+// amount must not overflow the balance (found by tests/fuzz).
+int64_t AddSigned(int64_t a, int sign, int64_t b) {
+  int64_t out;
+  bool overflow =
+      sign > 0 ? __builtin_add_overflow(a, b, &out) : __builtin_sub_overflow(a, b, &out);
+  if (!overflow) return out;
+  return (sign > 0) == (b > 0) ? INT64_MAX : INT64_MIN;
 }
 
 std::string ChannelName(v1::Channel c) {
@@ -460,7 +473,7 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
       auto* bal = b->mutable_balance();
       auto add = [bal](const v1::Money& m, int sign) {
         if (bal->currency().empty()) bal->set_currency(m.currency());
-        bal->set_amount_minor(bal->amount_minor() + sign * m.amount_minor());
+        bal->set_amount_minor(AddSigned(bal->amount_minor(), sign, m.amount_minor()));
       };
       if (e.has_invoice_issued()) add(e.invoice_issued().total(), +1);
       if (e.has_payment_recorded()) add(e.payment_recorded().amount(), -1);

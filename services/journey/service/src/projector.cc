@@ -1,5 +1,7 @@
 #include "threadline/journey/projector.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -27,6 +29,8 @@ using coding::PutFixed32BE;
 using coding::PutFixed64BE;
 
 constexpr uint32_t kMaxSchemaVersion = 1;
+// A dashboard follows one customer, a handful, or all (none listed).
+constexpr size_t kMaxSubscribedCustomers = 1000;
 
 using rocks::FromRocks;
 
@@ -196,6 +200,7 @@ class RocksProjector final : public Projector {
     if (page_size < 0 || page_size > 500) {
       return absl::InvalidArgumentError("page_size: must be between 1 and 500 (default 50)");
     }
+    RETURN_IF_ERROR(ValidateTimelineFilters(r));
     ASSIGN_OR_RETURN(bool known, CustomerKnown(r.customer_id()));
     if (!known) return absl::NotFoundError("customer " + r.customer_id() + " has no journey");
     std::string prefix = CustomerPrefix('t', r.customer_id());
@@ -311,6 +316,17 @@ class RocksProjector final : public Projector {
   absl::Status Subscribe(const v1::SubscribeJourneyRequest& r,
                          const std::function<bool(const v1::JourneyUpdate&)>& on_update,
                          const std::function<bool()>& cancelled, uint64_t max_lag) override {
+    subscribers_.fetch_add(1, std::memory_order_relaxed);
+    struct Leave {
+      std::atomic<uint64_t>& n;
+      ~Leave() { n.fetch_sub(1, std::memory_order_relaxed); }
+    } leave{subscribers_};
+    RETURN_IF_ERROR(domain::ValidateCount("customer_ids", r.customer_ids_size(),
+                                          kMaxSubscribedCustomers));
+    for (int i = 0; i < r.customer_ids_size(); ++i) {
+      RETURN_IF_ERROR(
+          domain::ValidateId(domain::IndexedField("customer_ids", i), r.customer_ids(i), "cus"));
+    }
     std::set<std::string> customers(r.customer_ids().begin(), r.customer_ids().end());
     uint64_t after;
     if (r.resume_token().empty()) {
@@ -362,21 +378,49 @@ class RocksProjector final : public Projector {
     return absl::CancelledError("subscriber went away");
   }
 
-  absl::StatusOr<std::string> Fingerprint() override {
+  absl::StatusOr<std::string> Fingerprint(const std::set<std::string>& customers) override {
     rocks::Digest digest;
     auto mix = [&digest](std::string_view s) { digest.Add(s); };
+    // The customer a key belongs to: t/ and e/ keys start with it, c/ keys
+    // are it, index keys end with it or hold it as their value.
+    auto owner = [](std::string_view key, std::string_view value) {
+      std::string_view rest = key.substr(2);
+      if (key.starts_with("c/")) return rest;
+      if (key.starts_with("i/")) {
+        auto nul = rest.rfind('\0');
+        return nul == std::string_view::npos ? value : rest.substr(nul + 1);
+      }
+      return rest.substr(0, rest.find('\0'));
+    };
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
     uint64_t entries = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::string_view key = it->key().ToStringView();
+      if (key.size() < 2 || !(key.starts_with("t/") || key.starts_with("c/") ||
+                              key.starts_with("i/") || key.starts_with("e/"))) {
+        continue;
+      }
+      if (!customers.empty() &&
+          !customers.count(std::string(owner(key, it->value().ToStringView())))) {
+        continue;
+      }
       if (key.starts_with("t/")) {
         v1::TimelineEntry e;
         e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()));
         e.clear_sequence();
         mix(key);
-        mix(e.SerializeAsString());
+        // refs is a map: only deterministic serialisation gives the live
+        // and the rebuilt projection the same bytes.
+        std::string bytes;
+        {
+          google::protobuf::io::StringOutputStream stream(&bytes);
+          google::protobuf::io::CodedOutputStream coded(&stream);
+          coded.SetSerializationDeterministic(true);
+          e.SerializeToCodedStream(&coded);
+        }
+        mix(bytes);
         ++entries;
-      } else if (key.starts_with("c/") || key.starts_with("i/") || key.starts_with("e/")) {
+      } else {
         mix(key);
         mix(it->value().ToStringView());
       }
@@ -390,10 +434,40 @@ class RocksProjector final : public Projector {
     ProjectorStats s = stats_;
     s.sequence = sequence_;
     s.published_sequence = published_;
+    s.subscribers = subscribers_.load(std::memory_order_relaxed);
+    s.end_to_end = end_to_end_.Snapshot();
+    s.next_offsets = next_;
     return s;
   }
 
  private:
+  // Filters of GetTimeline: known, non-zero enum values, and bounds that are
+  // real times (either bound alone is fine; both must be in order).
+  static absl::Status ValidateTimelineFilters(const v1::GetTimelineRequest& r) {
+    RETURN_IF_ERROR(domain::ValidateCount("departments", r.departments_size()));
+    for (int i = 0; i < r.departments_size(); ++i) {
+      RETURN_IF_ERROR(domain::ValidateDepartment(domain::IndexedField("departments", i),
+                                                 r.departments(i)));
+    }
+    RETURN_IF_ERROR(domain::ValidateCount("channels", r.channels_size()));
+    for (int i = 0; i < r.channels_size(); ++i) {
+      RETURN_IF_ERROR(
+          domain::ValidateChannel(domain::IndexedField("channels", i), r.channels(i)));
+    }
+    if (!r.has_time_range()) return absl::OkStatus();
+    const auto& range = r.time_range();
+    if (range.has_start()) {
+      RETURN_IF_ERROR(domain::ValidateTimestamp("time_range.start", range.start()));
+    }
+    if (range.has_end()) {
+      RETURN_IF_ERROR(domain::ValidateTimestamp("time_range.end", range.end()));
+    }
+    if (range.has_start() && range.has_end()) {
+      RETURN_IF_ERROR(domain::ValidateWindow("time_range", range));
+    }
+    return absl::OkStatus();
+  }
+
   static absl::Status ValidateCustomerId(const std::string& id) {
     return domain::ValidateId("customer_id", id, "cus");
   }
@@ -435,6 +509,12 @@ class RocksProjector final : public Projector {
     std::map<std::string, v1::CustomerContext> cards;
     std::map<std::string, std::string> last_key;  // customer -> last order suffix
     std::map<std::string, std::map<std::string, std::string>> envelopes;  // staged e/ values
+    // Customers with an event that sorts before one already applied: their
+    // card is folded again once, at the end of the batch, instead of once
+    // per late event. A rebuild reads four topics whose partitions drift
+    // apart in time, so most events of a customer arrive "late"; folding per
+    // event made replay quadratic in a customer's history.
+    std::set<std::string> refold;
     std::vector<v1::JourneyUpdate> updates;
     std::map<bus::TopicPartition, int64_t> offsets;
   };
@@ -504,11 +584,13 @@ class RocksProjector final : public Projector {
     ASSIGN_OR_RETURN(std::string last, LastKey(st, customer));
     ASSIGN_OR_RETURN(v1::CustomerContext * card, Card(st, customer));
     st.envelopes[customer][suffix] = bytes;
-    if (suffix > last) {
+    if (st.refold.count(customer)) {
+      // Folded at the end of the batch, this event included.
+    } else if (suffix > last) {
       ApplyToCard(e, *card);
       st.last_key[customer] = suffix;
     } else {
-      RETURN_IF_ERROR(Refold(st, customer, *card));
+      st.refold.insert(customer);
     }
     v1::TimelineEntry entry = ToEntry(e);
     uint64_t seq = sequence_ + st.updates.size() + 1;
@@ -546,6 +628,8 @@ class RocksProjector final : public Projector {
     if (batch.empty()) return absl::OkStatus();
     Staged st;
     uint64_t duplicates = 0, dead = 0;
+    std::vector<TimePoint> recorded;  // of events projected, for end-to-end latency
+    std::map<std::string, uint64_t> by_type;
     for (const auto& m : batch) {
       st.offsets[{m.topic, m.partition}] = m.offset + 1;
       v1::EventEnvelope e;
@@ -579,6 +663,10 @@ class RocksProjector final : public Projector {
       st.wb.Put("s/" + e.event_id(), "").PermitUncheckedError();
       if (e.customer_id().empty()) continue;  // e.g. a missed call from an unknown number
       RETURN_IF_ERROR(ProjectOne(st, e));
+      recorded.push_back(domain::FromProto(e.recorded_at()));
+      const auto* payload = e.GetReflection()->GetOneofFieldDescriptor(
+          e, v1::EventEnvelope::descriptor()->FindOneofByName("payload"));
+      if (payload && payload->message_type()) ++by_type[payload->message_type()->name()];
     }
     // Parked messages must be on the dead-letter topic before their offsets
     // move past them.
@@ -590,6 +678,9 @@ class RocksProjector final : public Projector {
         return absl::UnavailableError("could not park messages on " +
                                       std::string(kDeadLetterTopic));
       }
+    }
+    for (const auto& customer : st.refold) {
+      RETURN_IF_ERROR(Refold(st, customer, st.cards[customer]));
     }
     for (const auto& [customer, card] : st.cards) {
       st.wb.Put(CardKey(customer), card.SerializeAsString()).PermitUncheckedError();
@@ -610,9 +701,12 @@ class RocksProjector final : public Projector {
       stats_.projected += st.updates.size();
       stats_.duplicates += duplicates;
       stats_.dead_lettered += dead;
+      for (const auto& [type, n] : by_type) stats_.projected_by_type[type] += n;
       stats_.refolds = stats_refolds_;
       feed_cv_.notify_all();
     }
+    TimePoint now = clock_->Now();
+    for (TimePoint t : recorded) end_to_end_.Observe(now - t);
     for (auto& u : st.updates) PublishUpdate(u);
     SavePublished();
     return absl::OkStatus();
@@ -731,6 +825,8 @@ class RocksProjector final : public Projector {
   bool dead_letter_failed_ = false;
   ProjectorStats stats_;
   uint64_t stats_refolds_ = 0;
+  std::atomic<uint64_t> subscribers_{0};
+  LatencyHistogram end_to_end_;
 
   std::atomic<bool> running_{false};
   std::thread thread_;

@@ -1,5 +1,7 @@
 #include "threadline/journey/projector.h"
 
+#include <gmock/gmock.h>
+
 #include <set>
 #include <thread>
 
@@ -145,12 +147,51 @@ TEST_F(ProjectorTest, RebuildEqualsLive) {
   auto rebuilt = OpenProjector("rebuild", /*publish=*/false);
   ASSERT_OK(rebuilt->CatchUp(nullptr));
   EXPECT_EQ(rebuilt->Stats().projected, 51u);
-  auto a = live->Fingerprint();
-  auto b = rebuilt->Fingerprint();
+  auto a = live->Fingerprint({});
+  auto b = rebuilt->Fingerprint({});
   ASSERT_OK(a);
   ASSERT_OK(b);
   EXPECT_EQ(*a, *b);
   EXPECT_EQ(a->substr(0, 3), "51:");
+  // Restricted to customers: the same for theirs, nothing for another.
+  EXPECT_EQ(*live->Fingerprint({kCustomer}), *a);
+  EXPECT_EQ(live->Fingerprint({"cus_0190bbbbbbbbbbbbbbbbbbbbbbbbbbbb"})->substr(0, 2), "0:");
+}
+
+// A rebuild reads a customer's events from four topics that drift apart in
+// time, so many arrive late within one poll: the card is folded once for the
+// whole batch, and comes out equal to the card of a projector that saw the
+// same events one at a time and folded for each late one.
+TEST_F(ProjectorTest, LateEventsOfOneBatchFoldTheCardOnceWithTheSameResult) {
+  auto live = OpenProjector("journey");
+  ASSERT_OK(live->Start());
+  const std::vector<std::pair<int, std::string>> arrival = {
+      {50, "c5"}, {0, "e0"}, {30, "c3"}, {10, "c1"}, {60, "c6"}, {20, "c2"}, {40, "c4"}};
+  uint64_t sent = 0;
+  for (const auto& [at, id] : arrival) {
+    Publish(id == "e0" ? Registered(at, id) : Contact(at, id));
+    ++sent;
+    ASSERT_TRUE(WaitFor([&] { return live->Stats().consumed == sent; }));
+  }
+  EXPECT_EQ(live->Stats().refolds, 5u);  // e0, c3, c1, c2, c4 each arrived late
+  ASSERT_OK(publisher_->Flush(std::chrono::seconds(10)));
+
+  auto rebuilt = OpenProjector("rebuild", /*publish=*/false);
+  ASSERT_OK(rebuilt->CatchUp(nullptr));
+  EXPECT_EQ(rebuilt->Stats().consumed, 7u);
+  EXPECT_EQ(rebuilt->Stats().refolds, 1u);  // one poll, one fold
+  const std::vector<std::string> in_order = {"e0", "c1", "c2", "c3", "c4", "c5", "c6"};
+  EXPECT_EQ(TimelineIds(*rebuilt), in_order);
+  EXPECT_EQ(TimelineIds(*live), in_order);
+  auto a = live->Fingerprint({});
+  auto b = rebuilt->Fingerprint({});
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  EXPECT_EQ(*a, *b);
+  auto card = rebuilt->GetCustomerContext(kCustomer);
+  ASSERT_OK(card);
+  EXPECT_EQ(card->name(), "Anna de Vries");
+  EXPECT_EQ(card->timeline_length(), 7u);
 }
 
 TEST_F(ProjectorTest, FindCustomerByPhoneInAnyFormatEmailOrName) {
@@ -258,6 +299,64 @@ TEST_F(ProjectorTest, SlowSubscriberIsCutOffWithAClearStatus) {
   r.set_resume_token("0");
   auto s = p->Subscribe(r, [](const v1::JourneyUpdate&) { return true; }, [] { return false; }, 5);
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+}
+
+// A buggy or hostile reader gets INVALID_ARGUMENT naming the field, never a
+// scan from the year 1 or a subscription to ids that cannot exist.
+TEST_F(ProjectorTest, BadTimelineFiltersAndSubscriptionsNameTheField) {
+  auto p = OpenProjector("journey");
+  ASSERT_OK(p->Start());
+  Publish(Registered(0, "e0"));
+  ASSERT_TRUE(WaitFor([&] { return TimelineIds(*p).size() == 1; }));
+  auto timeline_error = [&](auto mutate) {
+    v1::GetTimelineRequest r;
+    r.set_customer_id(kCustomer);
+    mutate(r);
+    auto t = p->GetTimeline(r);
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument) << t.status();
+    return std::string(t.status().message());
+  };
+  EXPECT_THAT(timeline_error([](auto& r) { r.add_departments(static_cast<v1::Department>(999)); }),
+              ::testing::StartsWith("departments[0]"));
+  EXPECT_THAT(timeline_error([](auto& r) {
+                r.add_channels(v1::CHANNEL_PHONE);
+                r.add_channels(v1::CHANNEL_UNSPECIFIED);
+              }),
+              ::testing::StartsWith("channels[1]"));
+  EXPECT_THAT(timeline_error([](auto& r) {
+                r.mutable_time_range()->mutable_start()->set_seconds(-62135596800);  // year 1
+              }),
+              ::testing::StartsWith("time_range.start"));
+  EXPECT_THAT(timeline_error([](auto& r) {
+                r.mutable_time_range()->mutable_end()->set_seconds(1'800'000'000);
+                r.mutable_time_range()->mutable_end()->set_nanos(-1);
+              }),
+              ::testing::StartsWith("time_range.end"));
+  EXPECT_THAT(timeline_error([](auto& r) {
+                r.mutable_time_range()->mutable_start()->set_seconds(1'800'000'000);
+                r.mutable_time_range()->mutable_end()->set_seconds(1'700'000'000);
+              }),
+              ::testing::StartsWith("time_range: start must be before end"));
+  // A valid range alone still reads.
+  v1::GetTimelineRequest ok;
+  ok.set_customer_id(kCustomer);
+  ok.mutable_time_range()->mutable_end()->set_seconds(4'000'000'000);
+  auto t = p->GetTimeline(ok);
+  ASSERT_OK(t);
+  EXPECT_EQ(t->entries_size(), 1);
+
+  auto subscribe_error = [&](const v1::SubscribeJourneyRequest& r) {
+    auto s = p->Subscribe(r, [](const v1::JourneyUpdate&) { return true; }, [] { return true; }, 5);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    return std::string(s.message());
+  };
+  v1::SubscribeJourneyRequest bad_id;
+  bad_id.add_customer_ids(kCustomer);
+  bad_id.add_customer_ids("x0");
+  EXPECT_THAT(subscribe_error(bad_id), ::testing::StartsWith("customer_ids[1]"));
+  v1::SubscribeJourneyRequest too_many;
+  for (int i = 0; i < 10'000; ++i) too_many.add_customer_ids(kCustomer);
+  EXPECT_THAT(subscribe_error(too_many), ::testing::StartsWith("customer_ids"));
 }
 
 TEST_F(ProjectorTest, EveryEntryIsPublishedToTheJourneyTopic) {

@@ -46,6 +46,13 @@ struct ReactorStats {
   uint64_t errors = 0;
 };
 
+// Where a consumer stands in one partition: the next offset it will read.
+struct ConsumerPosition {
+  std::string consumer;
+  bus::TopicPartition tp;
+  int64_t next_offset = 0;
+};
+
 // Consumes other departments' topics and appends this department's
 // reactions. Each reaction is appended with an idempotency key derived from
 // the causing event_id, and the consumed offsets are stored in the same
@@ -63,6 +70,10 @@ class Reactor {
   // True once every assigned partition reached its end offset as of Start().
   bool CaughtUp() const;
   ReactorStats Stats() const;
+  // The next offset of every assigned partition (consumer lag = end offset
+  // minus this).
+  std::vector<ConsumerPosition> Positions() const;
+  const std::string& consumer() const { return options_.consumer; }
 
  private:
   absl::Status Handle(const bus::Message& m);
@@ -81,5 +92,17 @@ class Reactor {
   std::atomic<bool> running_{false};
   std::thread thread_;
 };
+
+// One running reactor as the metrics endpoint sees it.
+struct ReactorSnapshot {
+  std::string consumer;
+  ReactorStats stats;
+  std::vector<ConsumerPosition> positions;
+};
+
+// Every reactor in this process between Start() and Stop(), so the suite can
+// export consumer lag without each department handing its reactors up.
+// Thread-safe.
+std::vector<ReactorSnapshot> RunningReactors();
 
 }  // namespace threadline::command

@@ -18,8 +18,9 @@ struct LogOptions {
   LogLevel level = LogLevel::kInfo;
 };
 
-// Configures the process-wide sink (stderr). Call once at start-up, before
-// any thread logs; without it, text at info level is used.
+// Configures the process-wide sink: text goes to stderr, json to stdout.
+// Call once at start-up, before any thread logs; without it, text at info
+// level on stderr is used.
 void ConfigureLogging(const LogOptions& options);
 
 // One named logger per module. Messages are "what happened" followed by

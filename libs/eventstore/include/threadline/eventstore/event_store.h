@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "threadline/common/clock.h"
+#include "threadline/common/histogram.h"
 #include "threadline/common/strong_type.h"
 #include "threadline/v1/envelope.pb.h"
 
@@ -151,6 +152,10 @@ class EventStore {
   // A checksum over every key and value in the store, to prove that a
   // rejected request changed nothing.
   [[nodiscard]] virtual absl::StatusOr<uint64_t> Checksum() = 0;
+
+  // Latency of successful appends as their callers saw it (group-commit
+  // wait and fsync included), for the metrics endpoint.
+  virtual HistogramSnapshot AppendLatency() const { return {}; }
 };
 
 }  // namespace threadline::eventstore

@@ -3,8 +3,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "threadline/bus/bus.h"
 #include "threadline/common/clock.h"
+#include "threadline/common/histogram.h"
 #include "threadline/v1/journey.pb.h"
 
 namespace threadline::journey {
@@ -39,13 +42,22 @@ struct ProjectorOptions {
 };
 
 struct ProjectorStats {
-  uint64_t consumed = 0;           // messages read from the bus
-  uint64_t projected = 0;          // new timeline entries
-  uint64_t duplicates = 0;         // dropped by event_id
-  uint64_t dead_lettered = 0;      // undecodable messages parked
-  uint64_t refolds = 0;            // cards rebuilt for late events
-  uint64_t sequence = 0;           // last journey sequence number
-  uint64_t published_sequence = 0; // last sequence confirmed on kJourneyTopic
+  uint64_t consumed = 0;            // messages read from the bus
+  uint64_t projected = 0;           // new timeline entries
+  uint64_t duplicates = 0;          // dropped by event_id
+  uint64_t dead_lettered = 0;       // undecodable messages parked
+  uint64_t refolds = 0;             // cards rebuilt for late events
+  uint64_t sequence = 0;            // last journey sequence number
+  uint64_t published_sequence = 0;  // last sequence confirmed on kJourneyTopic
+  uint64_t subscribers = 0;         // Subscribe calls running now
+  // recorded_at of each projected event to its commit in the projection:
+  // what an agent waits for a department's change to show on the card.
+  HistogramSnapshot end_to_end;
+  // Projected events by payload type ("SlaBreached", ...): business rates
+  // (SLA breaches, cancellations) for dashboards and alerts.
+  std::map<std::string, uint64_t> projected_by_type;
+  // Next offset of every department partition (consumer lag = end - this).
+  std::map<bus::TopicPartition, int64_t> next_offsets;
 };
 
 // Consumes every department topic into one timeline and one context card per
@@ -88,7 +100,8 @@ class Projector {
 
   // Every customer's timeline (without sequence numbers) and card, in key
   // order: equal for a live projection and a rebuild of the same events.
-  virtual absl::StatusOr<std::string> Fingerprint() = 0;
+  // With `customers`, only theirs (for a broker other tests also write to).
+  virtual absl::StatusOr<std::string> Fingerprint(const std::set<std::string>& customers) = 0;
 
   virtual ProjectorStats Stats() const = 0;
 };

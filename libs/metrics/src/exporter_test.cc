@@ -1,0 +1,65 @@
+#include "threadline/metrics/exporter.h"
+
+#include <gtest/gtest.h>
+
+namespace threadline::metrics {
+namespace {
+
+TEST(ExporterTest, RendersEveryComponentWithPrometheusNames) {
+  server::ServerStats server;
+  server.Record("/threadline.v1.SalesService/RegisterCustomer", 0, std::chrono::milliseconds(3));
+  server.Record("/threadline.v1.SalesService/RegisterCustomer", 0, std::chrono::milliseconds(3));
+  server.Record("/threadline.v1.SalesService/RegisterCustomer", 6, std::chrono::milliseconds(1));
+  LatencyHistogram append;
+  append.Observe(std::chrono::microseconds(700));
+  SuiteSample sample;
+  DepartmentSample d;
+  d.department = "sales";
+  d.relay.last_position = 10;
+  d.relay.cursor = 7;
+  d.append_latency = append.Snapshot();
+  sample.departments.push_back(d);
+  sample.consumers.push_back({"journey", "threadline.sales.v1", 2, 5});
+  sample.consumer_totals.push_back({"journey", 4, 0});
+  sample.journey = JourneySample{12, 1, 2, {}, {{"SlaBreached", 3}}};
+  sample.serving = {{"threadline.v1.SalesService", true}};
+
+  ExporterOptions o;
+  o.listen = "127.0.0.1:0";
+  auto exporter = Exporter::Start(o, &server, [&] { return sample; });
+  ASSERT_TRUE(exporter.ok()) << exporter.status();
+  EXPECT_GT((*exporter)->port(), 0);
+  std::string text = (*exporter)->Render();
+
+  auto has = [&](const std::string& line) {
+    EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "\n" << text;
+  };
+  has("threadline_grpc_requests_total{service=\"threadline.v1.SalesService\",method="
+      "\"RegisterCustomer\",code=\"OK\"} 2");
+  has("code=\"ALREADY_EXISTS\"} 1");
+  has("threadline_grpc_request_duration_seconds_count{service=\"threadline.v1.SalesService\","
+      "method=\"RegisterCustomer\"} 3");
+  has("threadline_outbox_backlog_events{department=\"sales\"} 3");
+  has("threadline_eventstore_append_duration_seconds_bucket{department=\"sales\",le=\"0.001\"} 1");
+  has("threadline_consumer_lag_messages{consumer=\"journey\",topic=\"threadline.sales.v1\","
+      "partition=\"2\"} 5");
+  has("threadline_duplicates_dropped_total{consumer=\"journey\"} 4");
+  has("threadline_journey_dead_lettered_total 1");
+  has("threadline_journey_subscribers 2");
+  has("threadline_journey_events_total{type=\"SlaBreached\"} 3");
+  has("threadline_journey_end_to_end_seconds_count 0");
+  has("threadline_service_serving{service=\"threadline.v1.SalesService\"} 1");
+}
+
+TEST(ExporterTest, AddressInUseIsUnavailable) {
+  ExporterOptions o;
+  o.listen = "127.0.0.1:0";
+  auto first = Exporter::Start(o, nullptr, nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  o.listen = "127.0.0.1:" + std::to_string((*first)->port());
+  auto second = Exporter::Start(o, nullptr, nullptr);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable) << second.status();
+}
+
+}  // namespace
+}  // namespace threadline::metrics

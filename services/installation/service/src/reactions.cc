@@ -1,0 +1,159 @@
+// The sales reaction: OrderPlaced -> WorkOrderCreated, OrderCancelled ->
+// WorkOrderCancelled.
+//
+// The domain's OrderIndex (order -> work orders) is rebuilt per event from
+// the "wo_by_order" claims and the few work order streams they name, so the
+// cost of a reaction does not grow with the number of orders.
+//
+// A new work order is appended here rather than handed to the reactor: its
+// index claims must be written in the same append as the event (a
+// command::Reaction carries no claims), or a crash in between would leave a
+// work order the index does not know, and a re-delivered OrderPlaced would
+// create a second one. Re-delivery finds the claim and decides nothing.
+
+#include "threadline/common/ids.h"
+#include "threadline/common/log.h"
+#include "threadline/installation/service.h"
+
+namespace threadline::installation {
+namespace {
+
+const Logger& Log() {
+  static const Logger* log = new Logger("installation.reactions");
+  return *log;
+}
+
+std::string Stream(const std::string& work_order_id) {
+  return std::string(kWorkOrderAggregate) + "-" + work_order_id;
+}
+
+// What the domain needs to know about one order, from installation's store.
+absl::StatusOr<OrderIndex> IndexOf(eventstore::EventStore& store, const std::string& order_id) {
+  OrderIndex index;
+  ASSIGN_OR_RETURN(auto claims,
+                   store.ScanClaims(kWorkOrdersByOrder, order_id + "/", kMaxListedWorkOrders));
+  for (const auto& [value, work_order_id] : claims) {
+    ASSIGN_OR_RETURN(auto events, store.ReadStream(Stream(work_order_id)));
+    for (const auto& e : events) Evolve(index, e);
+  }
+  return index;
+}
+
+domain::CommandContext ContextOf(const command::Env& env) {
+  const Clock* clock = env.clock ? env.clock : &Clock::Real();
+  domain::CommandContext ctx;
+  ctx.now = clock->Now();
+  ctx.channel = v1::CHANNEL_SYSTEM;
+  ctx.actor.set_principal(env.service + "-reactions");
+  ctx.actor.set_role("system");
+  ctx.new_id = [clock](std::string_view prefix) { return NewId(prefix, *clock); };
+  return ctx;
+}
+
+// Input no retry can fix: give up on it loudly and let the partition move on.
+bool Unfixable(const absl::Status& s) {
+  return absl::IsInvalidArgument(s) || absl::IsFailedPrecondition(s);
+}
+void Park(const v1::EventEnvelope& in, const absl::Status& why, ReactionCounters* counters) {
+  if (counters) ++counters->parked;
+  Log().Error("reaction parked: event cannot be applied and is skipped; fix it by hand",
+              {{"event_id", in.event_id()},
+               {"event_type", domain::EventType(in)},
+               {"customer_id", in.customer_id()},
+               {"error", why.ToString()}});
+}
+
+absl::StatusOr<std::vector<command::Reaction>> OnOrderPlaced(const command::Env& env,
+                                                             const v1::EventEnvelope& in,
+                                                             ReactionCounters* counters) {
+  const std::string& order_id = in.order_placed().order_id();
+  ASSIGN_OR_RETURN(OrderIndex index, IndexOf(*env.store, order_id));
+  const domain::CommandContext ctx = ContextOf(env);
+  auto decided = ReactToOrderPlaced(index, in, ctx);
+  if (Unfixable(decided.status())) {
+    Park(in, decided.status(), counters);
+    return std::vector<command::Reaction>{};
+  }
+  RETURN_IF_ERROR(decided.status());
+  domain::Events events = std::move(*decided);
+  if (events.empty()) return std::vector<command::Reaction>{};
+
+  const std::string work_order_id = events.front().work_order_created().work_order_id();
+  const std::string customer_id = events.front().customer_id();
+  command::Target target{std::string(kWorkOrderAggregate), work_order_id, customer_id};
+  // Stamped as command::Reactor stamps its reactions.
+  command::Stamp stamp;
+  stamp.channel = v1::CHANNEL_SYSTEM;
+  stamp.actor = ctx.actor;
+  stamp.correlation_id = in.correlation_id();
+  stamp.causation_id = in.event_id();
+  stamp.now = ctx.now;
+  command::StampEvents(env, target, stamp, 0, events);
+
+  eventstore::AppendRequest append;
+  append.stream = target.Stream();
+  append.expected_version = StreamVersion(0);
+  append.events = std::move(events);
+  append.idempotency_key = std::string(kSalesConsumer) + "/" + in.event_id() + "/created";
+  append.request_fingerprint = append.idempotency_key;
+  append.claims.push_back({kWorkOrdersByOrder, order_id + "/" + work_order_id, work_order_id});
+  append.claims.push_back(
+      {kWorkOrdersByCustomer, customer_id + "/" + work_order_id, work_order_id});
+  RETURN_IF_ERROR(env.store->Append(std::move(append)).status());
+  Log().Info("work order created", {{"work_order_id", work_order_id},
+                                    {"order_id", order_id},
+                                    {"customer_id", customer_id},
+                                    {"causation_id", in.event_id()}});
+  return std::vector<command::Reaction>{};
+}
+
+absl::StatusOr<std::vector<command::Reaction>> OnOrderCancelled(const command::Env& env,
+                                                                const v1::EventEnvelope& in,
+                                                                ReactionCounters* counters) {
+  const std::string& order_id = in.order_cancelled().order_id();
+  ASSIGN_OR_RETURN(OrderIndex index, IndexOf(*env.store, order_id));
+  auto decided = ReactToOrderCancelled(index, in, ContextOf(env));
+  if (Unfixable(decided.status())) {
+    Park(in, decided.status(), counters);
+    return std::vector<command::Reaction>{};
+  }
+  RETURN_IF_ERROR(decided.status());
+  // One reaction per work order of the order, closed ones included (with no
+  // events): the reactor keys each append by its place in this list, which
+  // must not shift when a re-delivery finds some already cancelled.
+  std::vector<command::Reaction> reactions;
+  auto it = index.by_order.find(order_id);
+  if (it == index.by_order.end()) return reactions;
+  for (const auto& ref : it->second) {
+    command::Reaction r;
+    r.target = command::Target{std::string(kWorkOrderAggregate), ref.work_order_id,
+                               ref.customer_id.empty() ? in.customer_id() : ref.customer_id};
+    ASSIGN_OR_RETURN(StreamVersion head, env.store->StreamHead(r.target.Stream()));
+    r.expected_version = head.value();
+    for (const auto& e : *decided) {
+      if (WorkOrderIdOf(e) == ref.work_order_id) r.events.push_back(e);
+    }
+    reactions.push_back(std::move(r));
+  }
+  return reactions;
+}
+
+}  // namespace
+
+command::ReactFn NewSalesReaction(command::Env env, ReactionCounters* counters) {
+  return [env,
+          counters](const v1::EventEnvelope& in) -> absl::StatusOr<std::vector<command::Reaction>> {
+    if (in.has_order_placed()) return OnOrderPlaced(env, in, counters);
+    if (in.has_order_cancelled()) return OnOrderCancelled(env, in, counters);
+    return std::vector<command::Reaction>{};
+  };
+}
+
+command::ReactorOptions SalesReactorOptions() {
+  command::ReactorOptions o;
+  o.consumer = kSalesConsumer;
+  o.topics = {"threadline.sales.v1"};
+  return o;
+}
+
+}  // namespace threadline::installation

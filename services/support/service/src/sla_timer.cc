@@ -1,0 +1,185 @@
+// The SLA timer walks the deadline indexes (open_ticket, open_callback)
+// earliest first and stops at the first deadline still ahead. An entry is a
+// hint, the stream is the truth: each due entry's aggregate is loaded and
+// the domain's DueBreaches decides. The breach is appended with the
+// aggregate's version, an idempotency key per (aggregate, due time) and the
+// release of the entry, in one append; an entry whose due time is no longer
+// the aggregate's (resolved, completed, escalated, reopened) is dropped.
+
+#include "indexes.h"
+#include "threadline/common/log.h"
+#include "threadline/support/service.h"
+
+namespace threadline::support {
+namespace {
+
+const Logger& Log() {
+  static const Logger* log = new Logger("support.sla");
+  return *log;
+}
+
+template <typename State>
+absl::StatusOr<State> LoadState(eventstore::EventStore& store, const std::string& stream) {
+  ASSIGN_OR_RETURN(auto events, store.ReadStream(stream));
+  State s;
+  for (const auto& e : events) Evolve(s, e);
+  return s;
+}
+
+std::optional<TimePoint> DueOf(const TicketState& s) { return s.sla_due_at; }
+std::optional<TimePoint> DueOf(const CallbackState& s) { return s.due_at; }
+
+}  // namespace
+
+SlaTimer::SlaTimer(command::Env env, SlaTimerOptions options)
+    : env_(std::move(env)), options_(options) {}
+
+SlaTimer::~SlaTimer() { Stop(); }
+
+absl::Status SlaTimer::Start() {
+  std::lock_guard lock(mu_);
+  if (running_) return absl::FailedPreconditionError("SLA timer already started");
+  running_ = true;
+  thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void SlaTimer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!running_) return;
+    running_ = false;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+SlaTimerStats SlaTimer::Stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void SlaTimer::Loop() {
+  LogEvery errors(std::chrono::seconds(30));
+  std::unique_lock lock(mu_);
+  while (running_) {
+    lock.unlock();
+    auto breaches = Tick();
+    if (!breaches.ok() && errors.Allow()) {
+      Log().Error("SLA pass failed; retrying next interval",
+                  {{"error", breaches.status().ToString()}});
+    }
+    lock.lock();
+    cv_.wait_for(lock, options_.interval, [this] { return !running_; });
+  }
+}
+
+absl::StatusOr<size_t> SlaTimer::Tick() {
+  std::lock_guard pass(tick_mu_);
+  auto tickets = Sweep(index::kOpenTicket);
+  auto callbacks = Sweep(index::kOpenCallback);
+  std::lock_guard lock(mu_);
+  ++stats_.passes;
+  if (!tickets.ok() || !callbacks.ok()) ++stats_.errors;
+  RETURN_IF_ERROR(tickets.status());
+  RETURN_IF_ERROR(callbacks.status());
+  return *tickets + *callbacks;
+}
+
+absl::StatusOr<size_t> SlaTimer::Sweep(const char* idx) {
+  const TimePoint now = (env_.clock ? *env_.clock : Clock::Real()).Now();
+  size_t breaches = 0;
+  // Handled entries leave the index, so each scan starts at the earliest
+  // deadline still waiting; a full batch of due entries means read again,
+  // as long as the last read removed something.
+  for (;;) {
+    ASSIGN_OR_RETURN(auto entries, env_.store->ScanClaims(idx, "", options_.scan_batch));
+    size_t removed = 0;
+    bool reached_future = false;
+    for (const auto& [value, owner] : entries) {
+      auto entry = index::ParseDueValue(value);
+      if (entry && entry->due > now) {
+        reached_future = true;
+        break;
+      }
+      ASSIGN_OR_RETURN(Outcome outcome, Process(idx, value, owner, now));
+      breaches += outcome == Outcome::kBreached ? 1 : 0;
+      removed += outcome == Outcome::kKept ? 0 : 1;
+    }
+    if (reached_future || entries.size() < options_.scan_batch || removed == 0) break;
+  }
+  return breaches;
+}
+
+absl::StatusOr<SlaTimer::Outcome> SlaTimer::Process(const char* idx, const std::string& value,
+                                                    const std::string& owner, TimePoint now) {
+  const bool ticket = std::string_view(idx) == index::kOpenTicket;
+  auto entry = index::ParseDueValue(value);
+  if (!entry) {
+    Log().Warn("dropping a malformed deadline entry", {{"index", idx}, {"value", value}});
+    RETURN_IF_ERROR(index::Release(*env_.store, {{idx, value, owner}}));
+    return Outcome::kDropped;
+  }
+  const std::string aggregate(ticket ? kTicketAggregate : kCallbackAggregate);
+  const std::string stream = aggregate + "-" + entry->id;
+  domain::Events events;
+  std::string customer;
+  uint64_t version = 0;
+  std::optional<TimePoint> due;
+  if (ticket) {
+    ASSIGN_OR_RETURN(auto s, LoadState<TicketState>(*env_.store, stream));
+    events = DueBreaches(s, now);
+    customer = s.customer_id;
+    version = s.version;
+    due = DueOf(s);
+  } else {
+    ASSIGN_OR_RETURN(auto s, LoadState<CallbackState>(*env_.store, stream));
+    events = DueBreaches(s, now);
+    customer = s.customer_id;
+    version = s.version;
+    due = DueOf(s);
+  }
+  const eventstore::UniqueClaim claim{idx, value, entry->id};
+  // Another due time's breach belongs to that due time's own entry.
+  if (events.empty() || due != entry->due) {
+    RETURN_IF_ERROR(index::Release(*env_.store, {claim}));
+    std::lock_guard lock(mu_);
+    ++stats_.stale;
+    return Outcome::kDropped;
+  }
+
+  const std::string key =
+      "support.sla/" + entry->id + "/" + std::to_string(ToUnixMicros(entry->due));
+  command::Target target{aggregate, entry->id, customer};
+  command::Stamp stamp;
+  stamp.channel = v1::CHANNEL_SYSTEM;
+  stamp.actor.set_principal("support-sla-timer");
+  stamp.actor.set_role("system");
+  stamp.correlation_id = key;
+  stamp.now = now;
+  command::StampEvents(env_, target, stamp, version, events);
+  eventstore::AppendRequest append;
+  append.stream = stream;
+  append.expected_version = StreamVersion(version);
+  append.events = std::move(events);
+  append.idempotency_key = key;
+  append.request_fingerprint = key;
+  append.releases = {claim};
+  auto result = env_.store->Append(std::move(append));
+  if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {
+    // A command changed the aggregate meanwhile; the next pass decides again.
+    return Outcome::kKept;
+  }
+  RETURN_IF_ERROR(result.status());
+  if (result->replayed) {
+    // Breached before, but the entry survived: drop it now.
+    RETURN_IF_ERROR(index::Release(*env_.store, {claim}));
+    return Outcome::kDropped;
+  }
+  Log().Info("SLA breached", {{"aggregate", aggregate}, {"id", entry->id}, {"stream", stream}});
+  std::lock_guard lock(mu_);
+  ++stats_.breaches;
+  return Outcome::kBreached;
+}
+
+}  // namespace threadline::support
