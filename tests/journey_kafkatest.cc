@@ -26,7 +26,8 @@ std::string LastLine(const std::string& text) {
   auto end = text.find_last_not_of('\n');
   if (end == std::string::npos) return "";
   auto start = text.rfind('\n', end);
-  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 TEST(JourneyKafka, SigkillUnderLoadLosesAndDoublesNothingAndRebuildEqualsLive) {
@@ -47,8 +48,7 @@ TEST(JourneyKafka, SigkillUnderLoadLosesAndDoublesNothingAndRebuildEqualsLive) {
   std::thread load([&] {
     auto stub = sales.Sales();
     for (int c = 0; c < kCustomers; ++c) {
-      auto reg = NewCustomer("load-" + std::to_string(c),
-                             "+3170" + std::to_string(1000000 + c));
+      auto reg = NewCustomer("load-" + std::to_string(c), "+3170" + std::to_string(1000000 + c));
       v1::RegisterCustomerResponse resp;
       auto s = stub->RegisterCustomer(Ctx().get(), reg, &resp);
       ASSERT_TRUE(s.ok()) << s.error_message();
@@ -104,14 +104,14 @@ TEST(JourneyKafka, SigkillUnderLoadLosesAndDoublesNothingAndRebuildEqualsLive) {
   journey.Kill(SIGTERM);
   ASSERT_GE(journey.process()->Wait(std::chrono::seconds(30)), 0);
   const std::string rebuilt = (dir.path() / "rebuilt").string();
-  RunThreadline({"journey", "rebuild", "--out", rebuilt, "--kafka-brokers", brokers,
-                 "--data-dir", (dir.path() / "scratch").string()},
+  RunThreadline({"journey", "rebuild", "--out", rebuilt, "--kafka-brokers", brokers, "--data-dir",
+                 (dir.path() / "scratch").string()},
                 (dir.path() / "rebuild.log").string());
   // Only this test's customers: other tests write to the same broker, and
   // the rebuild reads events published after the live projector stopped.
   auto fingerprint = [&](const std::string& path, const std::string& log) {
-    std::vector<std::string> args = {"journey", "fingerprint", "--path", path,
-                                     "--kafka-brokers", brokers};
+    std::vector<std::string> args = {"journey", "fingerprint",     "--path",
+                                     path,      "--kafka-brokers", brokers};
     for (const auto& [customer, ids] : acked) {
       args.push_back("--customer");
       args.push_back(customer);

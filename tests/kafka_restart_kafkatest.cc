@@ -31,7 +31,7 @@ int RunScript(const std::string& args) {
 TEST(KafkaRestartTest, PublishAndConsumeAcrossABrokerRestart) {
   const char* dir = std::getenv("THREADLINE_KAFKA_DIR");
   if (dir == nullptr || std::getenv("THREADLINE_KAFKA_SCRIPT") == nullptr) {
-    GTEST_SKIP() << "run through ctest -L kafka (needs THREADLINE_KAFKA_DIR/_SCRIPT)";
+    GTEST_FAIL() << "run through ctest -L kafka (needs THREADLINE_KAFKA_DIR/_SCRIPT)";
   }
   KafkaOptions options;
   options.brokers = threadline::testing::KafkaBootstrapForTests();

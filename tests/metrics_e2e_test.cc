@@ -82,7 +82,7 @@ class MetricsE2E : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!std::filesystem::exists(PrometheusBinary())) {
-      GTEST_SKIP() << "no Prometheus at " << PrometheusBinary()
+      GTEST_FAIL() << "no Prometheus at " << PrometheusBinary()
                    << " (scripts/setup installs Debian's 'prometheus')";
     }
     metrics_port_ = FreePort();

@@ -3,7 +3,6 @@
 //   threadline journey rebuild --out=DIR [--kafka-brokers=H:P] [--data-dir=DIR]
 
 #include <CLI/CLI.hpp>
-
 #include <csignal>
 #include <iostream>
 #include <map>
@@ -48,8 +47,7 @@ void AddCommonFlags(CLI::App* cmd, threadline::app::SuiteOptions& o,
       ->capture_default_str();
 }
 
-bool ParseKafkaConfig(const std::vector<std::string>& in,
-                      threadline::app::SuiteOptions& o) {
+bool ParseKafkaConfig(const std::vector<std::string>& in, threadline::app::SuiteOptions& o) {
   for (const auto& kv : in) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -82,35 +80,41 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   auto* serve = app.add_subcommand("serve", "run services");
-  serve->add_option("--target", targets,
-                    "all, or a comma-separated list of sales, installation, support, billing, "
-                    "journey")
+  serve
+      ->add_option("--target", targets,
+                   "all, or a comma-separated list of sales, installation, support, billing, "
+                   "journey")
       ->envname("THREADLINE_TARGET")
       ->capture_default_str();
   serve->add_option("--listen", options.listen, "gRPC listen address (port 0: any free port)")
       ->envname("THREADLINE_LISTEN")
       ->capture_default_str();
-  serve->add_option("--tokens-file", options.tokens_file,
-                    "bearer tokens, one 'TOKEN PRINCIPAL ROLE' per line")
+  serve
+      ->add_option("--tokens-file", options.tokens_file,
+                   "bearer tokens, one 'TOKEN PRINCIPAL ROLE' per line")
       ->envname("THREADLINE_TOKENS_FILE");
   serve->add_option("--tls-cert", options.tls_cert, "server certificate (PEM)")
       ->envname("THREADLINE_TLS_CERT");
   serve->add_option("--tls-key", options.tls_key, "server private key (PEM)")
       ->envname("THREADLINE_TLS_KEY");
-  serve->add_option("--tls-client-ca", options.tls_client_ca,
-                    "CA for client certificates; set it to require mutual TLS")
+  serve
+      ->add_option("--tls-client-ca", options.tls_client_ca,
+                   "CA for client certificates; set it to require mutual TLS")
       ->envname("THREADLINE_TLS_CLIENT_CA");
-  serve->add_option("--http-listen", options.http_listen,
-                    "journey dashboard, JSON API and event stream over HTTP on host:port "
-                    "(with the journey target; default: off)")
+  serve
+      ->add_option("--http-listen", options.http_listen,
+                   "journey dashboard, JSON API and event stream over HTTP on host:port "
+                   "(with the journey target; default: off)")
       ->envname("THREADLINE_HTTP_LISTEN");
-  serve->add_option("--metrics-listen", options.metrics_listen,
-                    "Prometheus metrics (GET /metrics) on host:port, without tokens: keep it "
-                    "inside the cluster network (default: off)")
+  serve
+      ->add_option("--metrics-listen", options.metrics_listen,
+                   "Prometheus metrics (GET /metrics) on host:port, without tokens: keep it "
+                   "inside the cluster network (default: off)")
       ->envname("THREADLINE_METRICS_LISTEN");
-  serve->add_option("--journey-publish", options.journey_publish,
-                    "republish journey updates to threadline.journey.v1 and park dead letters; "
-                    "with several journey replicas, true on exactly one")
+  serve
+      ->add_option("--journey-publish", options.journey_publish,
+                   "republish journey updates to threadline.journey.v1 and park dead letters; "
+                   "with several journey replicas, true on exactly one")
       ->envname("THREADLINE_JOURNEY_PUBLISH")
       ->capture_default_str();
   AddCommonFlags(serve, options, kafka_config);
@@ -157,7 +161,8 @@ int main(int argc, char** argv) {
   }
 
   if (fingerprint->parsed()) {
-    auto digest = threadline::app::JourneyFingerprint(options, fingerprint_path, fingerprint_customers);
+    auto digest =
+        threadline::app::JourneyFingerprint(options, fingerprint_path, fingerprint_customers);
     if (!digest.ok()) {
       std::cerr << "threadline: " << digest.status() << "\n";
       return 1;

@@ -58,8 +58,7 @@ absl::Status EnsureAllTopics(bus::Bus& bus, int partitions) {
 }
 
 // The department services this binary knows, by target name.
-using DepartmentFactory =
-    std::unique_ptr<command::Department> (*)(const command::DepartmentDeps&);
+using DepartmentFactory = std::unique_ptr<command::Department> (*)(const command::DepartmentDeps&);
 const std::map<std::string, DepartmentFactory>& DepartmentFactories() {
   static const auto* factories = new std::map<std::string, DepartmentFactory>{
       {"sales", &sales::NewSalesDepartment},
@@ -341,11 +340,10 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(const SuiteOptions& options)
   return std::unique_ptr<Suite>(std::move(suite));
 }
 
-absl::Status RebuildJourney(const SuiteOptions& options, const std::string& path,
-                            bool progress) {
+absl::Status RebuildJourney(const SuiteOptions& options, const std::string& path, bool progress) {
   if (std::filesystem::exists(path) && !std::filesystem::is_empty(path)) {
-    return absl::FailedPreconditionError(
-        "rebuild target " + path + " is not empty; rebuild into a fresh directory");
+    return absl::FailedPreconditionError("rebuild target " + path +
+                                         " is not empty; rebuild into a fresh directory");
   }
   ASSIGN_OR_RETURN(auto bus, OpenBus(options));
   journey::ProjectorOptions po;
@@ -371,8 +369,7 @@ absl::Status RebuildJourney(const SuiteOptions& options, const std::string& path
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> JourneyFingerprint(const SuiteOptions& options,
-                                               const std::string& path,
+absl::StatusOr<std::string> JourneyFingerprint(const SuiteOptions& options, const std::string& path,
                                                const std::vector<std::string>& customers) {
   if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
     return absl::NotFoundError("no journey store at " + path);

@@ -10,8 +10,8 @@
 
 namespace threadline::app {
 
-inline const std::vector<std::string> kAllTargets = {"sales", "installation", "support",
-                                                     "billing", "journey"};
+inline const std::vector<std::string> kAllTargets = {"sales", "installation", "support", "billing",
+                                                     "journey"};
 
 struct SuiteOptions {
   // Services to run in this process. Default: all of them.
@@ -66,8 +66,7 @@ absl::Status RebuildJourney(const SuiteOptions& options, const std::string& path
 
 // A digest of every timeline and context card in the journey store at
 // `path` (not in use by a running suite): equal digests, equal journeys.
-absl::StatusOr<std::string> JourneyFingerprint(const SuiteOptions& options,
-                                               const std::string& path,
+absl::StatusOr<std::string> JourneyFingerprint(const SuiteOptions& options, const std::string& path,
                                                const std::vector<std::string>& customers);
 
 }  // namespace threadline::app

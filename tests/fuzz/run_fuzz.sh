@@ -3,8 +3,8 @@
 # it for a bounded time from the committed seed corpus.
 #   tests/fuzz/run_fuzz.sh build BUILD_DIR
 #   tests/fuzz/run_fuzz.sh run BUILD_DIR [SECONDS]   (default 30)
-# Exit 77 (CTest: skipped) when clang is missing; scripts/setup installs it
-# (clang, libclang-rt-14-dev).
+# Fails when clang is missing: scripts/setup installs it (clang,
+# libclang-rt-14-dev), and a fuzzer that silently did not run proves nothing.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 mode="$1"
@@ -14,13 +14,13 @@ case "$mode" in
   build)
     if ! command -v clang++ >/dev/null; then
       echo "run_fuzz: clang++ not found; run scripts/setup" >&2
-      exit 77
+      exit 1
     fi
     cmake -S "$here" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++
     exec ninja -C "$build" envelope_fuzzer
     ;;
   run)
-    [[ -x "$build/envelope_fuzzer" ]] || { echo "run_fuzz: not built; run it with 'build' first" >&2; exit 77; }
+    [[ -x "$build/envelope_fuzzer" ]] || { echo "run_fuzz: not built; run it with 'build' first" >&2; exit 1; }
     # New inputs go to a scratch corpus; the committed seeds stay untouched.
     work="$build/corpus"
     mkdir -p "$work"

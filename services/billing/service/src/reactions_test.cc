@@ -4,6 +4,7 @@
 
 #include "threadline/billing/service.h"
 #include "threadline/bus/embedded.h"
+#include "threadline/command/testing.h"
 #include "threadline/domain/test_context.h"
 #include "threadline/eventstore/event_store.h"
 #include "threadline/outbox/relay.h"
@@ -75,28 +76,22 @@ v1::EventEnvelope LineOnlyCompleted(const std::string& event_id, const std::stri
 class BillingReactionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    bus::EmbeddedBusOptions bo;
-    bo.path = (dir_.path() / "bus").string();
-    bo.sync = false;
-    bus_ = std::move(*bus::OpenEmbeddedBus(bo));
-    ASSERT_OK(bus_->EnsureTopics({{kSalesTopic, 3}, {kInstallationTopic, 3}}));
-    publisher_ = std::move(*bus_->NewPublisher());
-    eventstore::Options o;
-    o.path = (dir_.path() / "store").string();
-    o.sync = false;
-    store_ = std::move(*eventstore::EventStore::Open(o));
-    env_.store = store_.get();
-    env_.clock = &clock_;
-    env_.service = "billing";
-    env_.department = v1::DEPARTMENT_BILLING;
+    auto b = command::testing::TestBus::Open(dir_.path(), {kSalesTopic, kInstallationTopic});
+    ASSERT_OK(b);
+    bus_ = std::move(*b);
+    auto d = command::testing::OpenTestDepartment(dir_.path(), "billing", v1::DEPARTMENT_BILLING,
+                                                  &clock_);
+    ASSERT_OK(d);
+    store_ = std::move(d->store);
+    env_ = d->env;
     service_ = std::make_unique<BillingService>(env_);
     command::ReactorOptions so = SalesReactorOptions();
     so.poll_wait = std::chrono::milliseconds(20);
-    sales_ = std::make_unique<command::Reactor>(env_, bus_.get(), so,
+    sales_ = std::make_unique<command::Reactor>(env_, bus_->bus(), so,
                                                 NewSalesReaction(env_, &counters_));
     command::ReactorOptions io = InstallationReactorOptions();
     io.poll_wait = std::chrono::milliseconds(20);
-    installation_ = std::make_unique<command::Reactor>(env_, bus_.get(), io,
+    installation_ = std::make_unique<command::Reactor>(env_, bus_->bus(), io,
                                                        NewInstallationReaction(env_, &counters_));
     ASSERT_OK(sales_->Start());
     ASSERT_OK(installation_->Start());
@@ -107,7 +102,7 @@ class BillingReactionsTest : public ::testing::Test {
   }
 
   void Publish(const v1::EventEnvelope& e, const char* topic) {
-    ASSERT_OK(publisher_->Publish(outbox::ToMessage(e, topic), nullptr));
+    ASSERT_OK(bus_->Publish(e, topic));
   }
   std::vector<v1::Charge> Charges(const std::string& order_id) {
     v1::GetAccountRequest r;
@@ -129,8 +124,7 @@ class BillingReactionsTest : public ::testing::Test {
 
   TempDir dir_;
   ManualClock clock_{kT0};
-  std::unique_ptr<bus::Bus> bus_;
-  std::unique_ptr<bus::Publisher> publisher_;
+  std::unique_ptr<command::testing::TestBus> bus_;
   std::unique_ptr<eventstore::EventStore> store_;
   command::Env env_;
   std::unique_ptr<BillingService> service_;

@@ -8,9 +8,9 @@
 
 #include <fstream>
 
+#include "threadline/command/testing.h"
 #include "threadline/domain/test_context.h"
 #include "threadline/eventstore/event_store.h"
-#include "threadline/server/server.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::billing {
@@ -59,30 +59,22 @@ v1::EventEnvelope OrderPlaced() {
 class BillingGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    eventstore::Options o;
-    o.path = (dir_.path() / "store").string();
-    o.sync = false;
-    store_ = std::move(*eventstore::EventStore::Open(o));
-    env_.store = store_.get();
-    env_.clock = &clock_;
-    env_.service = "billing";
-    env_.department = v1::DEPARTMENT_BILLING;
+    auto d = command::testing::OpenTestDepartment(dir_.path(), "billing", v1::DEPARTMENT_BILLING,
+                                                  &clock_);
+    ASSERT_OK(d);
+    store_ = std::move(d->store);
+    env_ = d->env;
     service_ = std::make_unique<BillingService>(env_);
     grpc_ = NewBillingGrpc(service_.get());
     std::string tokens = (dir_.path() / "tokens").string();
     std::ofstream(tokens) << kBillingToken << " bea billing\n"
                           << kSupervisorToken << " sam supervisor\n";
-    server::ServerOptions so;
-    so.listen = "127.0.0.1:0";
-    so.tokens_file = tokens;
-    auto server = server::GrpcServer::Start(so, {grpc_.get()});
+    auto server = command::testing::TestServer::Start(grpc_.get(), tokens);
     ASSERT_OK(server);
     server_ = std::move(*server);
-    stub_ = v1::BillingService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    stub_ = v1::BillingService::NewStub(server_->channel());
     Apply(NewSalesReaction(env_)(OrderPlaced()));
   }
-  void TearDown() override { server_->Shutdown(std::chrono::seconds(1)); }
 
   // What command::Reactor does with a reaction's answer.
   void Apply(const absl::StatusOr<std::vector<command::Reaction>>& reactions) {
@@ -100,10 +92,7 @@ class BillingGrpcTest : public ::testing::Test {
   }
 
   static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token = kBillingToken) {
-    auto c = std::make_unique<grpc::ClientContext>();
-    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    c->AddMetadata("authorization", "Bearer " + token);
-    return c;
+    return command::testing::Ctx(token);
   }
 
   v1::Account Account() {
@@ -141,7 +130,7 @@ class BillingGrpcTest : public ::testing::Test {
   command::Env env_;
   std::unique_ptr<BillingService> service_;
   std::unique_ptr<grpc::Service> grpc_;
-  std::unique_ptr<server::GrpcServer> server_;
+  std::unique_ptr<command::testing::TestServer> server_;
   std::unique_ptr<v1::BillingService::Stub> stub_;
 };
 

@@ -3,6 +3,7 @@
 // applies them.
 
 #include "threadline/bus/embedded.h"
+#include "threadline/command/testing.h"
 #include "threadline/domain/test_context.h"
 #include "threadline/eventstore/event_store.h"
 #include "threadline/installation/service.h"
@@ -56,32 +57,24 @@ v1::EventEnvelope OrderCancelled(const std::string& event_id, const std::string&
 class SalesReactionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    bus::EmbeddedBusOptions bo;
-    bo.path = (dir_.path() / "bus").string();
-    bo.sync = false;
-    bus_ = std::move(*bus::OpenEmbeddedBus(bo));
-    ASSERT_OK(bus_->EnsureTopics({{"threadline.sales.v1", 3}}));
-    publisher_ = std::move(*bus_->NewPublisher());
-    eventstore::Options o;
-    o.path = (dir_.path() / "store").string();
-    o.sync = false;
-    store_ = std::move(*eventstore::EventStore::Open(o));
-    env_.store = store_.get();
-    env_.clock = &clock_;
-    env_.service = "installation";
-    env_.department = v1::DEPARTMENT_INSTALLATION;
+    auto b = command::testing::TestBus::Open(dir_.path(), {"threadline.sales.v1"});
+    ASSERT_OK(b);
+    bus_ = std::move(*b);
+    auto d = command::testing::OpenTestDepartment(dir_.path(), "installation",
+                                                  v1::DEPARTMENT_INSTALLATION, &clock_);
+    ASSERT_OK(d);
+    store_ = std::move(d->store);
+    env_ = d->env;
     service_ = std::make_unique<InstallationService>(env_);
     command::ReactorOptions ro = SalesReactorOptions();
     ro.poll_wait = std::chrono::milliseconds(20);
-    reactor_ = std::make_unique<command::Reactor>(env_, bus_.get(), ro,
+    reactor_ = std::make_unique<command::Reactor>(env_, bus_->bus(), ro,
                                                   NewSalesReaction(env_, &counters_));
     ASSERT_OK(reactor_->Start());
   }
   void TearDown() override { reactor_->Stop(); }
 
-  void Publish(const v1::EventEnvelope& e) {
-    ASSERT_OK(publisher_->Publish(outbox::ToMessage(e, "threadline.sales.v1"), nullptr));
-  }
+  void Publish(const v1::EventEnvelope& e) { ASSERT_OK(bus_->Publish(e, "threadline.sales.v1")); }
   std::vector<v1::WorkOrder> ByOrder(const std::string& order_id) {
     v1::ListWorkOrdersRequest r;
     r.set_order_id(order_id);
@@ -93,8 +86,7 @@ class SalesReactionTest : public ::testing::Test {
 
   TempDir dir_;
   ManualClock clock_{kT0};
-  std::unique_ptr<bus::Bus> bus_;
-  std::unique_ptr<bus::Publisher> publisher_;
+  std::unique_ptr<command::testing::TestBus> bus_;
   std::unique_ptr<eventstore::EventStore> store_;
   command::Env env_;
   std::unique_ptr<InstallationService> service_;
@@ -163,7 +155,7 @@ TEST_F(SalesReactionTest, UnroutableOrderIsParkedAndTheRestFlows) {
   // and would block his order if it were retried forever.
   auto message = outbox::ToMessage(unroutable, "threadline.sales.v1");
   message.key = kBert;
-  ASSERT_OK(publisher_->Publish(std::move(message), nullptr));
+  ASSERT_OK(bus_->publisher()->Publish(std::move(message), nullptr));
   Publish(OrderPlaced("evt-good", kBert, good));
   ASSERT_TRUE(WaitFor([&] { return ByOrder(good).size() == 1; }));
   EXPECT_TRUE(ByOrder(bad).empty());

@@ -5,14 +5,15 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "threadline/command/testing.h"
 #include "threadline/domain/test_context.h"
 #include "threadline/eventstore/event_store.h"
-#include "threadline/server/server.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::installation {
 namespace {
 
+using ::threadline::command::testing::Ctx;
 using ::threadline::domain::TestId;
 using ::threadline::testing::TempDir;
 
@@ -51,33 +52,19 @@ v1::EventEnvelope OrderPlaced(const std::string& event_id, const std::string& or
 class InstallationGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    eventstore::Options o;
-    o.path = (dir_.path() / "store").string();
-    o.sync = false;
-    store_ = std::move(*eventstore::EventStore::Open(o));
-    env_.store = store_.get();
-    env_.clock = &clock_;
-    env_.service = "installation";
-    env_.department = v1::DEPARTMENT_INSTALLATION;
+    auto d = command::testing::OpenTestDepartment(dir_.path(), "installation",
+                                                  v1::DEPARTMENT_INSTALLATION, &clock_);
+    ASSERT_OK(d);
+    store_ = std::move(d->store);
+    env_ = d->env;
     service_ = std::make_unique<InstallationService>(env_);
     grpc_ = NewInstallationGrpc(service_.get());
-    server::ServerOptions so;
-    so.listen = "127.0.0.1:0";
-    auto server = server::GrpcServer::Start(so, {grpc_.get()});
+    auto server = command::testing::TestServer::Start(grpc_.get());
     ASSERT_OK(server);
     server_ = std::move(*server);
-    stub_ = v1::InstallationService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    stub_ = v1::InstallationService::NewStub(server_->channel());
     work_order_id_ = CreateWorkOrder("evt-1", kOrder);
   }
-  void TearDown() override { server_->Shutdown(std::chrono::seconds(1)); }
-
-  static std::unique_ptr<grpc::ClientContext> Ctx() {
-    auto c = std::make_unique<grpc::ClientContext>();
-    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return c;
-  }
-
   // What the reactor does with sales' OrderPlaced.
   std::string CreateWorkOrder(const std::string& event_id, const std::string& order_id) {
     auto reactions = NewSalesReaction(env_)(OrderPlaced(event_id, order_id));
@@ -112,7 +99,7 @@ class InstallationGrpcTest : public ::testing::Test {
   command::Env env_;
   std::unique_ptr<InstallationService> service_;
   std::unique_ptr<grpc::Service> grpc_;
-  std::unique_ptr<server::GrpcServer> server_;
+  std::unique_ptr<command::testing::TestServer> server_;
   std::unique_ptr<v1::InstallationService::Stub> stub_;
   std::string work_order_id_;
 };

@@ -211,9 +211,9 @@ class RocksProjector final : public Projector {
       start = prefix + *token;
       start.push_back('\0');  // strictly after the last entry returned
     } else if (r.has_time_range() && r.time_range().has_start()) {
-      PutFixed64BE(start, static_cast<uint64_t>(ToUnixMicros(
-                              domain::FromProto(r.time_range().start()))) ^
-                              (1ULL << 63));
+      PutFixed64BE(start,
+                   static_cast<uint64_t>(ToUnixMicros(domain::FromProto(r.time_range().start()))) ^
+                       (1ULL << 63));
     }
     std::optional<TimePoint> end;
     if (r.has_time_range() && r.time_range().has_end()) {
@@ -293,9 +293,8 @@ class RocksProjector final : public Projector {
     if (auto national = NationalDigits(q); out.matches().empty() && !national.empty()) {
       std::string prefix = "i/r/" + std::string(national.rbegin(), national.rend());
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) &&
-                             out.matches_size() < limit;
-           it->Next()) {
+      for (it->Seek(prefix);
+           it->Valid() && it->key().starts_with(prefix) && out.matches_size() < limit; it->Next()) {
         std::string key = it->key().ToString();
         add(key.substr(key.rfind('\0') + 1), "phone");
       }
@@ -303,9 +302,8 @@ class RocksProjector final : public Projector {
     }
     std::string prefix = "i/n/" + LowerAscii(q);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) &&
-                           out.matches_size() < limit;
-         it->Next()) {
+    for (it->Seek(prefix);
+         it->Valid() && it->key().starts_with(prefix) && out.matches_size() < limit; it->Next()) {
       std::string key = it->key().ToString();
       add(key.substr(key.rfind('\0') + 1), "name");
     }
@@ -321,8 +319,8 @@ class RocksProjector final : public Projector {
       std::atomic<uint64_t>& n;
       ~Leave() { n.fetch_sub(1, std::memory_order_relaxed); }
     } leave{subscribers_};
-    RETURN_IF_ERROR(domain::ValidateCount("customer_ids", r.customer_ids_size(),
-                                          kMaxSubscribedCustomers));
+    RETURN_IF_ERROR(
+        domain::ValidateCount("customer_ids", r.customer_ids_size(), kMaxSubscribedCustomers));
     for (int i = 0; i < r.customer_ids_size(); ++i) {
       RETURN_IF_ERROR(
           domain::ValidateId(domain::IndexedField("customer_ids", i), r.customer_ids(i), "cus"));
@@ -355,9 +353,8 @@ class RocksProjector final : public Projector {
         }
       }
       if (head - after > max_lag) {
-        return absl::ResourceExhaustedError(
-            "subscriber fell " + std::to_string(head - after) +
-            " updates behind; resume with the last token received");
+        return absl::ResourceExhaustedError("subscriber fell " + std::to_string(head - after) +
+                                            " updates behind; resume with the last token received");
       }
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
       for (it->Seek(FeedKey(after + 1)); it->Valid() && it->key().starts_with("f/"); it->Next()) {
@@ -446,13 +443,12 @@ class RocksProjector final : public Projector {
   static absl::Status ValidateTimelineFilters(const v1::GetTimelineRequest& r) {
     RETURN_IF_ERROR(domain::ValidateCount("departments", r.departments_size()));
     for (int i = 0; i < r.departments_size(); ++i) {
-      RETURN_IF_ERROR(domain::ValidateDepartment(domain::IndexedField("departments", i),
-                                                 r.departments(i)));
+      RETURN_IF_ERROR(
+          domain::ValidateDepartment(domain::IndexedField("departments", i), r.departments(i)));
     }
     RETURN_IF_ERROR(domain::ValidateCount("channels", r.channels_size()));
     for (int i = 0; i < r.channels_size(); ++i) {
-      RETURN_IF_ERROR(
-          domain::ValidateChannel(domain::IndexedField("channels", i), r.channels(i)));
+      RETURN_IF_ERROR(domain::ValidateChannel(domain::IndexedField("channels", i), r.channels(i)));
     }
     if (!r.has_time_range()) return absl::OkStatus();
     const auto& range = r.time_range();
@@ -640,8 +636,8 @@ class RocksProjector final : public Projector {
         reason = "envelope without event_id";
       } else if (e.schema_version() > kMaxSchemaVersion) {
         reason = "schema_version " + std::to_string(e.schema_version()) +
-                 " is newer than this projector understands (" +
-                 std::to_string(kMaxSchemaVersion) + ")";
+                 " is newer than this projector understands (" + std::to_string(kMaxSchemaVersion) +
+                 ")";
       } else if (e.payload_case() == v1::EventEnvelope::PAYLOAD_NOT_SET) {
         reason = "envelope with an unknown or empty payload";
       }
@@ -724,13 +720,13 @@ class RocksProjector final : public Projector {
     out.headers.push_back({"deadletter_source_partition", std::to_string(m.partition)});
     out.headers.push_back({"deadletter_source_offset", std::to_string(m.offset)});
     out.headers.push_back({"deadletter_consumer", "journey"});
-    absl::Status s = publisher_->Publish(std::move(out), [this](const absl::Status& st, int32_t,
-                                                                int64_t) {
-      if (!st.ok()) {
-        std::lock_guard lock(mu_);
-        dead_letter_failed_ = true;
-      }
-    });
+    absl::Status s =
+        publisher_->Publish(std::move(out), [this](const absl::Status& st, int32_t, int64_t) {
+          if (!st.ok()) {
+            std::lock_guard lock(mu_);
+            dead_letter_failed_ = true;
+          }
+        });
     if (!s.ok()) {
       std::lock_guard lock(mu_);
       dead_letter_failed_ = true;
@@ -746,23 +742,23 @@ class RocksProjector final : public Projector {
     m.headers.push_back({outbox::kHeaderEventType, u.entry().kind()});
     m.headers.push_back({outbox::kHeaderEventId, u.entry().event_id()});
     uint64_t seq = u.entry().sequence();
-    absl::Status s = publisher_->Publish(std::move(m), [this, seq](const absl::Status& st,
-                                                                   int32_t, int64_t) {
-      std::lock_guard lock(mu_);
-      if (!st.ok()) {
-        publish_failed_ = true;
-        return;
-      }
-      if (seq == published_ + 1) {
-        ++published_;
-        while (!published_ahead_.empty() && *published_ahead_.begin() == published_ + 1) {
-          published_ahead_.erase(published_ahead_.begin());
-          ++published_;
-        }
-      } else if (seq > published_) {
-        published_ahead_.insert(seq);
-      }
-    });
+    absl::Status s =
+        publisher_->Publish(std::move(m), [this, seq](const absl::Status& st, int32_t, int64_t) {
+          std::lock_guard lock(mu_);
+          if (!st.ok()) {
+            publish_failed_ = true;
+            return;
+          }
+          if (seq == published_ + 1) {
+            ++published_;
+            while (!published_ahead_.empty() && *published_ahead_.begin() == published_ + 1) {
+              published_ahead_.erase(published_ahead_.begin());
+              ++published_;
+            }
+          } else if (seq > published_) {
+            published_ahead_.insert(seq);
+          }
+        });
     if (!s.ok()) {
       std::lock_guard lock(mu_);
       publish_failed_ = true;

@@ -285,7 +285,8 @@ TEST_F(ProjectorTest, SubscribersResumeFromATokenWithNothingMissedOrRepeated) {
   EXPECT_OK(s);
   EXPECT_EQ(resumed, (std::vector<std::string>{"e2"}));
   r.set_resume_token("not-a-token");
-  EXPECT_EQ(p->Subscribe(r, [](const v1::JourneyUpdate&) { return true; }, [] { return true; }, 1)
+  EXPECT_EQ(p->Subscribe(
+                 r, [](const v1::JourneyUpdate&) { return true; }, [] { return true; }, 1)
                 .code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -297,7 +298,8 @@ TEST_F(ProjectorTest, SlowSubscriberIsCutOffWithAClearStatus) {
   ASSERT_TRUE(WaitFor([&] { return p->Stats().consumed == 20; }));
   v1::SubscribeJourneyRequest r;
   r.set_resume_token("0");
-  auto s = p->Subscribe(r, [](const v1::JourneyUpdate&) { return true; }, [] { return false; }, 5);
+  auto s = p->Subscribe(
+      r, [](const v1::JourneyUpdate&) { return true; }, [] { return false; }, 5);
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
 }
 
@@ -346,7 +348,8 @@ TEST_F(ProjectorTest, BadTimelineFiltersAndSubscriptionsNameTheField) {
   EXPECT_EQ(t->entries_size(), 1);
 
   auto subscribe_error = [&](const v1::SubscribeJourneyRequest& r) {
-    auto s = p->Subscribe(r, [](const v1::JourneyUpdate&) { return true; }, [] { return true; }, 5);
+    auto s = p->Subscribe(
+        r, [](const v1::JourneyUpdate&) { return true; }, [] { return true; }, 5);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
     return std::string(s.message());
   };

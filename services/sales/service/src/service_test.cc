@@ -7,41 +7,29 @@
 #include <atomic>
 #include <thread>
 
+#include "threadline/command/testing.h"
 #include "threadline/eventstore/event_store.h"
-#include "threadline/server/server.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::sales {
 namespace {
 
+using ::threadline::command::testing::Ctx;
 using ::threadline::testing::TempDir;
 
 class SalesGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    eventstore::Options o;
-    o.path = (dir_.path() / "store").string();
-    store_ = std::move(*eventstore::EventStore::Open(o));
-    command::Env env;
-    env.store = store_.get();
-    env.service = "sales";
-    env.department = v1::DEPARTMENT_SALES;
-    service_ = std::make_unique<SalesService>(env);
+    auto d = command::testing::OpenTestDepartment(dir_.path(), "sales", v1::DEPARTMENT_SALES,
+                                                  /*clock=*/nullptr);
+    ASSERT_OK(d);
+    store_ = std::move(d->store);
+    service_ = std::make_unique<SalesService>(d->env);
     grpc_ = NewSalesGrpc(service_.get());
-    server::ServerOptions so;
-    so.listen = "127.0.0.1:0";
-    auto server = server::GrpcServer::Start(so, {grpc_.get()});
+    auto server = command::testing::TestServer::Start(grpc_.get());
     ASSERT_OK(server);
     server_ = std::move(*server);
-    stub_ = v1::SalesService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override { server_->Shutdown(std::chrono::seconds(1)); }
-
-  static std::unique_ptr<grpc::ClientContext> Ctx() {
-    auto c = std::make_unique<grpc::ClientContext>();
-    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return c;
+    stub_ = v1::SalesService::NewStub(server_->channel());
   }
 
   std::string Register(const std::string& request_id, const std::string& phone) {
@@ -61,7 +49,7 @@ class SalesGrpcTest : public ::testing::Test {
   std::unique_ptr<eventstore::EventStore> store_;
   std::unique_ptr<SalesService> service_;
   std::unique_ptr<grpc::Service> grpc_;
-  std::unique_ptr<server::GrpcServer> server_;
+  std::unique_ptr<command::testing::TestServer> server_;
   std::unique_ptr<v1::SalesService::Stub> stub_;
 };
 

@@ -2,6 +2,7 @@
 // envelopes are published to threadline.sales.v1 as the sales relay would.
 
 #include "threadline/bus/embedded.h"
+#include "threadline/command/testing.h"
 #include "threadline/domain/domain.h"
 #include "threadline/eventstore/event_store.h"
 #include "threadline/outbox/relay.h"
@@ -22,26 +23,21 @@ constexpr char kCarl[] = "cus_0190cccccccccccccccccccccccccccc";
 class DirectoryReactionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    bus::EmbeddedBusOptions bo;
-    bo.path = (dir_.path() / "bus").string();
-    bo.sync = false;
-    bus_ = std::move(*bus::OpenEmbeddedBus(bo));
-    ASSERT_OK(bus_->EnsureTopics({{"threadline.sales.v1", 3}}));
-    publisher_ = std::move(*bus_->NewPublisher());
-    eventstore::Options o;
-    o.path = (dir_.path() / "store").string();
-    o.sync = false;
-    store_ = std::move(*eventstore::EventStore::Open(o));
-    env_.store = store_.get();
-    env_.clock = &clock_;
-    env_.service = "support";
-    env_.department = v1::DEPARTMENT_SUPPORT;
+    auto b = command::testing::TestBus::Open(dir_.path(), {"threadline.sales.v1"});
+    ASSERT_OK(b);
+    bus_ = std::move(*b);
+    auto d = command::testing::OpenTestDepartment(dir_.path(), "support", v1::DEPARTMENT_SUPPORT,
+                                                  &clock_);
+    ASSERT_OK(d);
+    store_ = std::move(d->store);
+    env_ = d->env;
     service_ = std::make_unique<SupportService>(env_);
     command::ReactorOptions ro;
     ro.consumer = kDirectoryConsumer;
     ro.topics = {"threadline.sales.v1"};
     ro.poll_wait = std::chrono::milliseconds(20);
-    reactor_ = std::make_unique<command::Reactor>(env_, bus_.get(), ro, NewDirectoryReaction(env_));
+    reactor_ =
+        std::make_unique<command::Reactor>(env_, bus_->bus(), ro, NewDirectoryReaction(env_));
     ASSERT_OK(reactor_->Start());
   }
   void TearDown() override { reactor_->Stop(); }
@@ -67,9 +63,7 @@ class DirectoryReactionTest : public ::testing::Test {
     p->add_emails("anna@example.org");
     return e;
   }
-  void Publish(const v1::EventEnvelope& e) {
-    ASSERT_OK(publisher_->Publish(outbox::ToMessage(e, "threadline.sales.v1"), nullptr));
-  }
+  void Publish(const v1::EventEnvelope& e) { ASSERT_OK(bus_->Publish(e, "threadline.sales.v1")); }
   std::string Call(const std::string& request_id, const std::string& number) {
     v1::RecordMissedCallRequest r;
     r.set_request_id(request_id);
@@ -88,8 +82,7 @@ class DirectoryReactionTest : public ::testing::Test {
 
   TempDir dir_;
   ManualClock clock_{kT0};
-  std::unique_ptr<bus::Bus> bus_;
-  std::unique_ptr<bus::Publisher> publisher_;
+  std::unique_ptr<command::testing::TestBus> bus_;
   std::unique_ptr<eventstore::EventStore> store_;
   command::Env env_;
   std::unique_ptr<SupportService> service_;
@@ -138,7 +131,7 @@ TEST_F(DirectoryReactionTest, RedeliveryAfterARestartLinksNothingTwice) {
   ro.consumer = "support.directory.replay";
   ro.topics = {"threadline.sales.v1"};
   ro.poll_wait = std::chrono::milliseconds(20);
-  command::Reactor replay(env_, bus_.get(), ro, NewDirectoryReaction(env_));
+  command::Reactor replay(env_, bus_->bus(), ro, NewDirectoryReaction(env_));
   ASSERT_OK(replay.Start());
   ASSERT_TRUE(WaitFor([&] { return replay.CaughtUp(); }));
   replay.Stop();

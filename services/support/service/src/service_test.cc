@@ -4,14 +4,15 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "threadline/command/testing.h"
 #include "threadline/domain/domain.h"
 #include "threadline/eventstore/event_store.h"
-#include "threadline/server/server.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::support {
 namespace {
 
+using ::threadline::command::testing::Ctx;
 using ::threadline::testing::TempDir;
 
 const TimePoint kT0 = FromUnixMicros(1'760'000'000'000'000);
@@ -21,31 +22,16 @@ constexpr char kOther[] = "cus_0190bbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 class SupportGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    eventstore::Options o;
-    o.path = (dir_.path() / "store").string();
-    o.sync = false;
-    store_ = std::move(*eventstore::EventStore::Open(o));
-    command::Env env;
-    env.store = store_.get();
-    env.clock = &clock_;
-    env.service = "support";
-    env.department = v1::DEPARTMENT_SUPPORT;
-    service_ = std::make_unique<SupportService>(env);
+    auto d = command::testing::OpenTestDepartment(dir_.path(), "support", v1::DEPARTMENT_SUPPORT,
+                                                  &clock_);
+    ASSERT_OK(d);
+    store_ = std::move(d->store);
+    service_ = std::make_unique<SupportService>(d->env);
     grpc_ = NewSupportGrpc(service_.get());
-    server::ServerOptions so;
-    so.listen = "127.0.0.1:0";
-    auto server = server::GrpcServer::Start(so, {grpc_.get()});
+    auto server = command::testing::TestServer::Start(grpc_.get());
     ASSERT_OK(server);
     server_ = std::move(*server);
-    stub_ = v1::SupportService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
-  }
-  void TearDown() override { server_->Shutdown(std::chrono::seconds(1)); }
-
-  static std::unique_ptr<grpc::ClientContext> Ctx() {
-    auto c = std::make_unique<grpc::ClientContext>();
-    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return c;
+    stub_ = v1::SupportService::NewStub(server_->channel());
   }
 
   v1::OpenTicketRequest OpenRequest(const std::string& request_id) {
@@ -100,7 +86,7 @@ class SupportGrpcTest : public ::testing::Test {
   std::unique_ptr<eventstore::EventStore> store_;
   std::unique_ptr<SupportService> service_;
   std::unique_ptr<grpc::Service> grpc_;
-  std::unique_ptr<server::GrpcServer> server_;
+  std::unique_ptr<command::testing::TestServer> server_;
   std::unique_ptr<v1::SupportService::Stub> stub_;
 };
 

@@ -2,6 +2,7 @@
 // called directly, nothing sleeps.
 
 #include "indexes.h"
+#include "threadline/command/testing.h"
 #include "threadline/domain/domain.h"
 #include "threadline/eventstore/event_store.h"
 #include "threadline/support/service.h"
@@ -21,14 +22,11 @@ constexpr char kCustomer[] = "cus_0190aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 class SlaTimerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    eventstore::Options o;
-    o.path = (dir_.path() / "store").string();
-    o.sync = false;
-    store_ = std::move(*eventstore::EventStore::Open(o));
-    env_.store = store_.get();
-    env_.clock = &clock_;
-    env_.service = "support";
-    env_.department = v1::DEPARTMENT_SUPPORT;
+    auto d = command::testing::OpenTestDepartment(dir_.path(), "support", v1::DEPARTMENT_SUPPORT,
+                                                  &clock_);
+    ASSERT_OK(d);
+    store_ = std::move(d->store);
+    env_ = d->env;
     service_ = std::make_unique<SupportService>(env_);
     timer_ = std::make_unique<SlaTimer>(env_);
   }
