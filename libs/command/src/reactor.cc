@@ -22,6 +22,38 @@ Registry& Running() {
 }
 }  // namespace
 
+absl::StatusOr<Applied> ApplyReactions(const Env& env, std::string_view consumer,
+                                       const v1::EventEnvelope& source,
+                                       std::vector<Reaction> reactions) {
+  Applied applied;
+  for (size_t i = 0; i < reactions.size(); ++i) {
+    Reaction& r = reactions[i];
+    if (r.events.empty()) continue;
+    Stamp stamp;
+    stamp.channel = v1::CHANNEL_SYSTEM;
+    stamp.actor.set_principal(env.service + "-reactions");
+    stamp.actor.set_role("system");
+    stamp.correlation_id = source.correlation_id();
+    stamp.causation_id = source.event_id();
+    stamp.now = (env.clock ? *env.clock : Clock::Real()).Now();
+    StampEvents(env, r.target, stamp, r.expected_version, r.events);
+    eventstore::AppendRequest append;
+    append.stream = r.target.Stream();
+    append.expected_version = StreamVersion(r.expected_version);
+    append.events = std::move(r.events);
+    append.claims = std::move(r.claims);
+    append.releases = std::move(r.releases);
+    // One key per (consumer, causing event, reaction): a re-delivered
+    // message finds its reactions already applied.
+    append.idempotency_key =
+        std::string(consumer) + "/" + source.event_id() + "/" + std::to_string(i);
+    append.request_fingerprint = append.idempotency_key;
+    ASSIGN_OR_RETURN(auto result, env.store->Append(std::move(append)));
+    ++(result.replayed ? applied.replayed : applied.appended);
+  }
+  return applied;
+}
+
 std::vector<ReactorSnapshot> RunningReactors() {
   std::vector<ReactorSnapshot> out;
   Registry& r = Running();
@@ -108,41 +140,17 @@ absl::Status Reactor::Handle(const bus::Message& m) {
   }
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(std::vector<Reaction> reactions, react_(source));
-    bool conflict = false;
-    for (size_t i = 0; i < reactions.size(); ++i) {
-      Reaction& r = reactions[i];
-      if (r.events.empty()) continue;
-      Stamp stamp;
-      stamp.channel = v1::CHANNEL_SYSTEM;
-      stamp.actor.set_principal(env_.service + "-reactions");
-      stamp.actor.set_role("system");
-      stamp.correlation_id = source.correlation_id();
-      stamp.causation_id = source.event_id();
-      stamp.now = (env_.clock ? *env_.clock : Clock::Real()).Now();
-      StampEvents(env_, r.target, stamp, r.expected_version, r.events);
-      eventstore::AppendRequest append;
-      append.stream = r.target.Stream();
-      append.expected_version = StreamVersion(r.expected_version);
-      append.events = std::move(r.events);
-      // One key per (consumer, causing event, reaction): a re-delivered
-      // message finds its reactions already applied.
-      append.idempotency_key =
-          options_.consumer + "/" + source.event_id() + "/" + std::to_string(i);
-      append.request_fingerprint = append.idempotency_key;
-      auto result = env_.store->Append(std::move(append));
-      if (result.ok()) {
-        std::lock_guard lock(mu_);
-        ++(result->replayed ? stats_.replayed : stats_.reactions);
-        continue;
-      }
-      if (result.status().code() == absl::StatusCode::kAborted &&
-          attempt < kMaxConflictRetries) {
-        conflict = true;  // a command changed the aggregate meanwhile: decide again
-        break;
-      }
-      return result.status();
+    auto applied = ApplyReactions(env_, options_.consumer, source, std::move(reactions));
+    if (applied.ok()) {
+      std::lock_guard lock(mu_);
+      stats_.reactions += applied->appended;
+      stats_.replayed += applied->replayed;
+      return absl::OkStatus();
     }
-    if (!conflict) return absl::OkStatus();
+    // A command changed the aggregate meanwhile: decide again.
+    if (!absl::IsAborted(applied.status()) || attempt >= kMaxConflictRetries) {
+      return applied.status();
+    }
   }
 }
 

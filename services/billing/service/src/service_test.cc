@@ -73,24 +73,13 @@ class BillingGrpcTest : public ::testing::Test {
     ASSERT_OK(server);
     server_ = std::move(*server);
     stub_ = v1::BillingService::NewStub(server_->channel());
-    Apply(NewSalesReaction(env_)(OrderPlaced()));
+    // What the reactor does with sales' OrderPlaced.
+    auto reactions = NewSalesReaction(env_)(OrderPlaced());
+    ASSERT_OK(reactions);
+    ASSERT_OK(command::ApplyReactions(env_, "billing.test", OrderPlaced(), *reactions));
   }
 
   // What command::Reactor does with a reaction's answer.
-  void Apply(const absl::StatusOr<std::vector<command::Reaction>>& reactions) {
-    ASSERT_OK(reactions);
-    for (auto r : *reactions) {
-      command::Stamp stamp;
-      stamp.now = clock_.Now();
-      command::StampEvents(env_, r.target, stamp, r.expected_version, r.events);
-      eventstore::AppendRequest append;
-      append.stream = r.target.Stream();
-      append.expected_version = StreamVersion(r.expected_version);
-      append.events = r.events;
-      ASSERT_OK(store_->Append(std::move(append)));
-    }
-  }
-
   static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token = kBillingToken) {
     return command::testing::Ctx(token);
   }

@@ -5,11 +5,10 @@
 // the "wo_by_order" claims and the few work order streams they name, so the
 // cost of a reaction does not grow with the number of orders.
 //
-// A new work order is appended here rather than handed to the reactor: its
-// index claims must be written in the same append as the event (a
-// command::Reaction carries no claims), or a crash in between would leave a
-// work order the index does not know, and a re-delivered OrderPlaced would
-// create a second one. Re-delivery finds the claim and decides nothing.
+// A new work order's index claims travel in its Reaction, so the reactor
+// writes them in the same append as the event: a crash can never leave a
+// work order the index does not know, and a re-delivered OrderPlaced finds
+// the claim (or the reactor's idempotency key) and creates nothing twice.
 
 #include "threadline/common/ids.h"
 #include "threadline/common/log.h"
@@ -80,31 +79,18 @@ absl::StatusOr<std::vector<command::Reaction>> OnOrderPlaced(const command::Env&
 
   const std::string work_order_id = events.front().work_order_created().work_order_id();
   const std::string customer_id = events.front().customer_id();
-  command::Target target{std::string(kWorkOrderAggregate), work_order_id, customer_id};
-  // Stamped as command::Reactor stamps its reactions.
-  command::Stamp stamp;
-  stamp.channel = v1::CHANNEL_SYSTEM;
-  stamp.actor = ctx.actor;
-  stamp.correlation_id = in.correlation_id();
-  stamp.causation_id = in.event_id();
-  stamp.now = ctx.now;
-  command::StampEvents(env, target, stamp, 0, events);
-
-  eventstore::AppendRequest append;
-  append.stream = target.Stream();
-  append.expected_version = StreamVersion(0);
-  append.events = std::move(events);
-  append.idempotency_key = std::string(kSalesConsumer) + "/" + in.event_id() + "/created";
-  append.request_fingerprint = append.idempotency_key;
-  append.claims.push_back({kWorkOrdersByOrder, order_id + "/" + work_order_id, work_order_id});
-  append.claims.push_back(
-      {kWorkOrdersByCustomer, customer_id + "/" + work_order_id, work_order_id});
-  RETURN_IF_ERROR(env.store->Append(std::move(append)).status());
-  Log().Info("work order created", {{"work_order_id", work_order_id},
+  command::Reaction r;
+  r.target = command::Target{std::string(kWorkOrderAggregate), work_order_id, customer_id};
+  r.events = std::move(events);
+  r.claims.push_back({kWorkOrdersByOrder, order_id + "/" + work_order_id, work_order_id});
+  r.claims.push_back({kWorkOrdersByCustomer, customer_id + "/" + work_order_id, work_order_id});
+  Log().Info("work order decided", {{"work_order_id", work_order_id},
                                     {"order_id", order_id},
                                     {"customer_id", customer_id},
                                     {"causation_id", in.event_id()}});
-  return std::vector<command::Reaction>{};
+  std::vector<command::Reaction> reactions;
+  reactions.push_back(std::move(r));
+  return reactions;
 }
 
 absl::StatusOr<std::vector<command::Reaction>> OnOrderCancelled(const command::Env& env,

@@ -67,8 +67,12 @@ class InstallationGrpcTest : public ::testing::Test {
   }
   // What the reactor does with sales' OrderPlaced.
   std::string CreateWorkOrder(const std::string& event_id, const std::string& order_id) {
-    auto reactions = NewSalesReaction(env_)(OrderPlaced(event_id, order_id));
+    auto order = OrderPlaced(event_id, order_id);
+    auto reactions = NewSalesReaction(env_)(order);
     EXPECT_OK(reactions);
+    if (reactions.ok()) {
+      EXPECT_OK(command::ApplyReactions(env_, "installation.test", order, *reactions));
+    }
     auto claims = store_->ScanClaims(kWorkOrdersByOrder, order_id + "/", 10);
     EXPECT_OK(claims);
     return claims.ok() && claims->size() == 1 ? claims->front().second : "";

@@ -21,11 +21,33 @@ struct Reaction {
   Target target;
   uint64_t expected_version = 0;
   domain::Events events;
+  // Index entries (event store claims) written in the same append as the
+  // events, so a crash can never leave an event its index does not know.
+  std::vector<eventstore::UniqueClaim> claims;
+  std::vector<eventstore::UniqueClaim> releases;
 };
 
 // Decides the reactions to one event of another department. It may read
 // the store (to load the aggregates it changes). Pure apart from reads.
 using ReactFn = std::function<absl::StatusOr<std::vector<Reaction>>(const v1::EventEnvelope&)>;
+
+// What ApplyReactions stored: reactions appended now, and reactions an
+// earlier delivery of the same event had already appended.
+struct Applied {
+  uint64_t appended = 0;
+  uint64_t replayed = 0;
+};
+
+// Stamps (system channel, the service's "-reactions" principal, causation =
+// `source`) and appends each reaction with events, with its claims and
+// releases, in one append per reaction keyed by (consumer, source event,
+// index in `reactions`): a re-delivery of `source` appends nothing. ABORTED
+// means a command changed an aggregate meanwhile: decide again and retry.
+// This is what a Reactor does with each message; tests that call a ReactFn
+// directly use it to store the result the same way.
+absl::StatusOr<Applied> ApplyReactions(const Env& env, std::string_view consumer,
+                                       const v1::EventEnvelope& source,
+                                       std::vector<Reaction> reactions);
 
 struct ReactorOptions {
   // Name under which offsets are stored, e.g. "installation.reactions".
@@ -40,9 +62,9 @@ struct ReactorOptions {
 
 struct ReactorStats {
   uint64_t consumed = 0;
-  uint64_t reactions = 0;   // appends made
-  uint64_t replayed = 0;    // reactions already applied before (re-delivery)
-  uint64_t skipped = 0;     // undecodable or foreign messages
+  uint64_t reactions = 0;  // appends made
+  uint64_t replayed = 0;   // reactions already applied before (re-delivery)
+  uint64_t skipped = 0;    // undecodable or foreign messages
   uint64_t errors = 0;
 };
 
