@@ -122,7 +122,13 @@ command::ReactFn NewDirectoryReaction(command::Env env) {
     domain::CommandContext ctx;
     ctx.now = (env.clock ? *env.clock : Clock::Real()).Now();
     ctx.channel = v1::CHANNEL_SYSTEM;
-    ASSIGN_OR_RETURN(std::vector<std::string> ids, UpdateDirectory(env, in, customer, ctx));
+    std::vector<std::string> ids;
+    {
+      // No missed call recorded between reading the parked calls and
+      // claiming the numbers (index::PhoneLinkMutex).
+      std::lock_guard link_lock(index::PhoneLinkMutex());
+      ASSIGN_OR_RETURN(ids, UpdateDirectory(env, in, customer, ctx));
+    }
     for (const auto& id : ids) {
       ASSIGN_OR_RETURN(CallbackState s, LoadCallback(*env.store, id));
       command::Reaction r;

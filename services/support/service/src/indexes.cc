@@ -60,6 +60,11 @@ absl::StatusOr<std::vector<std::string>> PendingCalls(eventstore::EventStore& st
   return ids;
 }
 
+std::mutex& PhoneLinkMutex() {
+  static std::mutex* mu = new std::mutex();
+  return *mu;
+}
+
 absl::Status Release(eventstore::EventStore& store, std::vector<eventstore::UniqueClaim> claims) {
   if (claims.empty()) return absl::OkStatus();
   eventstore::AppendRequest append;

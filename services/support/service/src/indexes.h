@@ -18,6 +18,7 @@
 // customers must stay visible as "two owners" (attributed to nobody), not be
 // refused or silently overwritten.
 
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -58,6 +59,15 @@ absl::StatusOr<std::vector<std::string>> PhoneOwners(eventstore::EventStore& sto
 // Missed calls waiting under `e164`: their callback ids, oldest first.
 absl::StatusOr<std::vector<std::string>> PendingCalls(eventstore::EventStore& store,
                                                       const std::string& e164);
+
+// Held from the read to the append by the two writers that each read one
+// index and claim in the other: a missed call (looks the caller up in the
+// directory, then parks the call under the number when nobody owns it) and
+// a directory update (reads the calls parked under a number, then claims
+// the number). Interleaved, a call recorded while its caller's registration
+// is applied is neither given the customer nor seen by the directory, and
+// waits unlinked forever.
+std::mutex& PhoneLinkMutex();
 
 // Drops `claims` (each only while held by its owner) in an append of their
 // own. For index entries a command made stale after the fact; the SLA timer

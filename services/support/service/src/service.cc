@@ -149,6 +149,8 @@ absl::StatusOr<v1::RecordMissedCallResponse> SupportService::RecordMissedCall(
   // events with the customer it is given.
   RETURN_IF_ERROR(ValidateCommon(r));
   ASSIGN_OR_RETURN(std::string caller, domain::NormalizePhone("caller_number", r.caller_number()));
+  // Until the call is appended: no directory update in between (see there).
+  std::lock_guard link_lock(index::PhoneLinkMutex());
   ASSIGN_OR_RETURN(std::optional<std::string> customer, index::LookupPhone(*env_.store, caller));
   const std::string callback_id = NewId(kCallbackPrefix, env_.clock ? *env_.clock : Clock::Real());
   PhoneLookup lookup = [&customer](const std::string&) { return customer; };
