@@ -2,7 +2,10 @@
 
 #include <set>
 
+#include "threadline/common/ids.h"
 #include "threadline/common/log.h"
+#include "threadline/domain/cat.h"
+#include "threadline/domain/domain.h"
 
 namespace threadline::command {
 namespace {
@@ -21,6 +24,31 @@ Registry& Running() {
   return *registry;
 }
 }  // namespace
+
+domain::CommandContext ReactionContext(const Env& env) {
+  const Clock* clock = env.clock ? env.clock : &Clock::Real();
+  domain::CommandContext ctx;
+  ctx.now = clock->Now();
+  ctx.channel = v1::CHANNEL_SYSTEM;
+  ctx.actor.set_principal(env.service + "-reactions");
+  ctx.actor.set_role("system");
+  ctx.new_id = [clock](std::string_view prefix) { return NewId(prefix, *clock); };
+  return ctx;
+}
+
+bool IsUnfixable(const absl::Status& s) {
+  return absl::IsInvalidArgument(s) || absl::IsFailedPrecondition(s);
+}
+
+void ParkReaction(const Logger& log, const v1::EventEnvelope& in, const absl::Status& why,
+                  std::string_view remedy, ReactionCounters* counters) {
+  if (counters) ++counters->parked;
+  log.Error(domain::Cat("reaction parked: event cannot be applied and is skipped; ", remedy),
+            {{"event_id", in.event_id()},
+             {"event_type", domain::EventType(in)},
+             {"customer_id", in.customer_id()},
+             {"error", why.ToString()}});
+}
 
 absl::StatusOr<Applied> ApplyReactions(const Env& env, std::string_view consumer,
                                        const v1::EventEnvelope& source,

@@ -38,6 +38,16 @@ spdlog::level::level_enum ToSpd(LogLevel l) {
   return spdlog::level::info;
 }
 
+bool NeedsQuotes(std::string_view v) {
+  if (v.empty()) return true;
+  for (char c : v) {
+    if (c == ' ' || c == '"' || c == '=' || c == '\n') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
@@ -71,16 +81,6 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-bool NeedsQuotes(std::string_view v) {
-  if (v.empty()) return true;
-  for (char c : v) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\n') return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 void ConfigureLogging(const LogOptions& options) {
   Sink& sink = TheSink();
   sink.json = options.format == "json";
@@ -104,9 +104,10 @@ void Logger::Log(LogLevel level, std::string_view message,
     static const char* kNames[] = {"debug", "info", "warn", "error"};
     auto now = std::chrono::system_clock::now();
     line = "{\"ts\":";
-    AppendJsonString(line, std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
-                                              now.time_since_epoch())
-                                              .count()));
+    AppendJsonString(
+        line,
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count()));
     line += ",\"level\":";
     AppendJsonString(line, kNames[static_cast<int>(level)]);
     line += ",\"logger\":";

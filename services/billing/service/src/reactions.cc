@@ -21,28 +21,8 @@ const Logger& Log() {
   return *log;
 }
 
-bool Unfixable(const absl::Status& s) {
-  return absl::IsInvalidArgument(s) || absl::IsFailedPrecondition(s);
-}
-
 void Park(const v1::EventEnvelope& in, const absl::Status& why, ReactionCounters* counters) {
-  if (counters) ++counters->parked;
-  Log().Error("reaction parked: event cannot be applied and is skipped; bill it by hand",
-              {{"event_id", in.event_id()},
-               {"event_type", domain::EventType(in)},
-               {"customer_id", in.customer_id()},
-               {"error", why.ToString()}});
-}
-
-domain::CommandContext ContextOf(const command::Env& env) {
-  const Clock* clock = env.clock ? env.clock : &Clock::Real();
-  domain::CommandContext ctx;
-  ctx.now = clock->Now();
-  ctx.channel = v1::CHANNEL_SYSTEM;
-  ctx.actor.set_principal(env.service + "-reactions");
-  ctx.actor.set_role("system");
-  ctx.new_id = [clock](std::string_view prefix) { return NewId(prefix, *clock); };
-  return ctx;
+  command::ParkReaction(Log(), in, why, "bill it by hand", counters);
 }
 
 using ReactToFn = absl::StatusOr<domain::Events> (*)(const AccountState&, const v1::EventEnvelope&,
@@ -61,7 +41,7 @@ absl::StatusOr<command::Reaction> OnAccount(const command::Env& env, const v1::E
   AccountState state;
   for (const auto& e : events) Evolve(state, e);
   r.expected_version = events.empty() ? 0 : events.back().version();
-  ASSIGN_OR_RETURN(r.events, react(state, in, ContextOf(env)));
+  ASSIGN_OR_RETURN(r.events, react(state, in, command::ReactionContext(env)));
   return r;
 }
 
@@ -91,7 +71,7 @@ command::ReactFn NewSalesReaction(command::Env env, ReactionCounters* counters) 
                                                  : nullptr;
     if (react == nullptr) return reactions;
     auto r = OnAccount(env, in, react);
-    if (Unfixable(r.status())) {
+    if (command::IsUnfixable(r.status())) {
       if (in.has_order_placed()) RETURN_IF_ERROR(RememberParkedOrder(*env.store, in));
       Park(in, r.status(), counters);
       return reactions;
@@ -117,7 +97,7 @@ command::ReactFn NewInstallationReaction(command::Env env, ReactionCounters* cou
       }
       return r.status();  // the reactor retries it from the stored offset
     }
-    if (Unfixable(r.status())) {
+    if (command::IsUnfixable(r.status())) {
       Park(in, r.status(), counters);
       return reactions;
     }

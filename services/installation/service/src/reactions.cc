@@ -38,28 +38,8 @@ absl::StatusOr<OrderIndex> IndexOf(eventstore::EventStore& store, const std::str
   return index;
 }
 
-domain::CommandContext ContextOf(const command::Env& env) {
-  const Clock* clock = env.clock ? env.clock : &Clock::Real();
-  domain::CommandContext ctx;
-  ctx.now = clock->Now();
-  ctx.channel = v1::CHANNEL_SYSTEM;
-  ctx.actor.set_principal(env.service + "-reactions");
-  ctx.actor.set_role("system");
-  ctx.new_id = [clock](std::string_view prefix) { return NewId(prefix, *clock); };
-  return ctx;
-}
-
-// Input no retry can fix: give up on it loudly and let the partition move on.
-bool Unfixable(const absl::Status& s) {
-  return absl::IsInvalidArgument(s) || absl::IsFailedPrecondition(s);
-}
 void Park(const v1::EventEnvelope& in, const absl::Status& why, ReactionCounters* counters) {
-  if (counters) ++counters->parked;
-  Log().Error("reaction parked: event cannot be applied and is skipped; fix it by hand",
-              {{"event_id", in.event_id()},
-               {"event_type", domain::EventType(in)},
-               {"customer_id", in.customer_id()},
-               {"error", why.ToString()}});
+  command::ParkReaction(Log(), in, why, "fix it by hand", counters);
 }
 
 absl::StatusOr<std::vector<command::Reaction>> OnOrderPlaced(const command::Env& env,
@@ -67,9 +47,9 @@ absl::StatusOr<std::vector<command::Reaction>> OnOrderPlaced(const command::Env&
                                                              ReactionCounters* counters) {
   const std::string& order_id = in.order_placed().order_id();
   ASSIGN_OR_RETURN(OrderIndex index, IndexOf(*env.store, order_id));
-  const domain::CommandContext ctx = ContextOf(env);
+  const domain::CommandContext ctx = command::ReactionContext(env);
   auto decided = ReactToOrderPlaced(index, in, ctx);
-  if (Unfixable(decided.status())) {
+  if (command::IsUnfixable(decided.status())) {
     Park(in, decided.status(), counters);
     return std::vector<command::Reaction>{};
   }
@@ -98,8 +78,8 @@ absl::StatusOr<std::vector<command::Reaction>> OnOrderCancelled(const command::E
                                                                 ReactionCounters* counters) {
   const std::string& order_id = in.order_cancelled().order_id();
   ASSIGN_OR_RETURN(OrderIndex index, IndexOf(*env.store, order_id));
-  auto decided = ReactToOrderCancelled(index, in, ContextOf(env));
-  if (Unfixable(decided.status())) {
+  auto decided = ReactToOrderCancelled(index, in, command::ReactionContext(env));
+  if (command::IsUnfixable(decided.status())) {
     Park(in, decided.status(), counters);
     return std::vector<command::Reaction>{};
   }

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "threadline/bus/bus.h"
 #include "threadline/command/runner.h"
+#include "threadline/common/log.h"
 
 namespace threadline::command {
 
@@ -30,6 +31,25 @@ struct Reaction {
 // Decides the reactions to one event of another department. It may read
 // the store (to load the aggregates it changes). Pure apart from reads.
 using ReactFn = std::function<absl::StatusOr<std::vector<Reaction>>(const v1::EventEnvelope&)>;
+
+// The context a reaction decides in: now, the system channel, the
+// service's "-reactions" principal with role "system", ids from env.clock.
+domain::CommandContext ReactionContext(const Env& env);
+
+// Input no retry can fix (INVALID_ARGUMENT, FAILED_PRECONDITION): a
+// reaction gives up on it loudly and lets the partition move on.
+bool IsUnfixable(const absl::Status& s);
+
+// Reactions given up on. Thread-safe.
+struct ReactionCounters {
+  std::atomic<uint64_t> parked{0};
+};
+
+// Gives up on `in`: logs it at error level on `log` with the event id, type,
+// customer and `why`, saying `remedy` ("bill it by hand"), and counts it in
+// `counters` (may be null).
+void ParkReaction(const Logger& log, const v1::EventEnvelope& in, const absl::Status& why,
+                  std::string_view remedy, ReactionCounters* counters);
 
 // What ApplyReactions stored: reactions appended now, and reactions an
 // earlier delivery of the same event had already appended.

@@ -18,6 +18,10 @@ struct LogOptions {
   LogLevel level = LogLevel::kInfo;
 };
 
+// Appends `s` as a JSON string literal (quoted; quotes, backslashes and
+// control characters escaped), as the json log format writes values.
+void AppendJsonString(std::string& out, std::string_view s);
+
 // Configures the process-wide sink: text goes to stderr, json to stdout.
 // Call once at start-up, before any thread logs; without it, text at info
 // level on stderr is used.
@@ -35,17 +39,26 @@ class Logger {
     Field(std::string_view k, const char* v) : key(k), value(v) {}
     Field(std::string_view k, const std::string& v) : key(k), value(v) {}
     template <typename N>
-      requires std::is_arithmetic_v<N>
-    Field(std::string_view k, N v) : key(k), value(std::to_string(v)) {}
+    requires std::is_arithmetic_v<N> Field(std::string_view k, N v)
+        : key(k), value(std::to_string(v)) {}
   };
 
   explicit Logger(std::string module) : module_(std::move(module)) {}
 
-  void Log(LogLevel level, std::string_view message, std::initializer_list<Field> fields = {}) const;
-  void Debug(std::string_view m, std::initializer_list<Field> f = {}) const { Log(LogLevel::kDebug, m, f); }
-  void Info(std::string_view m, std::initializer_list<Field> f = {}) const { Log(LogLevel::kInfo, m, f); }
-  void Warn(std::string_view m, std::initializer_list<Field> f = {}) const { Log(LogLevel::kWarn, m, f); }
-  void Error(std::string_view m, std::initializer_list<Field> f = {}) const { Log(LogLevel::kError, m, f); }
+  void Log(LogLevel level, std::string_view message,
+           std::initializer_list<Field> fields = {}) const;
+  void Debug(std::string_view m, std::initializer_list<Field> f = {}) const {
+    Log(LogLevel::kDebug, m, f);
+  }
+  void Info(std::string_view m, std::initializer_list<Field> f = {}) const {
+    Log(LogLevel::kInfo, m, f);
+  }
+  void Warn(std::string_view m, std::initializer_list<Field> f = {}) const {
+    Log(LogLevel::kWarn, m, f);
+  }
+  void Error(std::string_view m, std::initializer_list<Field> f = {}) const {
+    Log(LogLevel::kError, m, f);
+  }
 
  private:
   std::string module_;

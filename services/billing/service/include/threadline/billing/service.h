@@ -67,9 +67,7 @@ std::unique_ptr<grpc::Service> NewBillingGrpc(BillingService* service);
 // Reactions given up on: input no retry can fix (an order in a second
 // currency). Each is logged at error level with the event id and counted
 // here; the partition moves on. Thread-safe.
-struct ReactionCounters {
-  std::atomic<uint64_t> parked{0};
-};
+using ReactionCounters = command::ReactionCounters;
 
 // Reaction to sales' events: OrderPlaced -> ChargeScheduled (held when the
 // item needs installation), OrderCancelled -> ChargeCancelled. For a

@@ -68,9 +68,7 @@ std::unique_ptr<grpc::Service> NewInstallationGrpc(InstallationService* service)
 // Reactions given up on: input no retry can fix (an OrderPlaced without a
 // customer, say). Each is logged at error level with the event id and
 // counted here; the partition moves on. Thread-safe.
-struct ReactionCounters {
-  std::atomic<uint64_t> parked{0};
-};
+using ReactionCounters = command::ReactionCounters;
 
 // Reaction to sales' events: OrderPlaced -> WorkOrderCreated (with its index
 // claims), OrderCancelled -> WorkOrderCancelled for the order's open work
