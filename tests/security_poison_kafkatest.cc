@@ -47,18 +47,20 @@ TEST(PoisonEvents, ReachTheDeadLetterTopicWithTheirReasonAndTheProjectorKeepsGoi
   TempDir dir;
   const std::string brokers = KafkaBootstrapForTests();
   ASSERT_FALSE(brokers.empty()) << "no Kafka broker; run through ctest -L kafka";
-  // The journey alone, in its own process; it creates the topics.
-  const int metrics_port = FreePort();
-  SuiteProcess journey((dir.path() / "journey").string(),
-                       {"--target", "journey", "--kafka-brokers", brokers, "--metrics-listen",
-                        "127.0.0.1:" + std::to_string(metrics_port)},
-                       (dir.path() / "journey.log").string());
-
   // Keys unique to this run: the broker is shared by every kafka test and
   // may be reused by a repeated run.
   const std::string run =
       "poison-" + std::to_string(::getpid()) + "-" +
       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  // The journey alone, in its own process; it creates the topics. Other
+  // tests' journeys on the shared broker park the same poison: this one's
+  // dead letters carry its instance name.
+  const int metrics_port = FreePort();
+  SuiteProcess journey((dir.path() / "journey").string(),
+                       {"--target", "journey", "--kafka-brokers", brokers, "--metrics-listen",
+                        "127.0.0.1:" + std::to_string(metrics_port), "--instance", run},
+                       (dir.path() / "journey.log").string());
+
   const std::string customer = "cus_" + std::string(28, '0') + "beef";
 
   // 1: not protobuf at all (an invalid tag, then noise).
@@ -165,7 +167,7 @@ TEST(PoisonEvents, ReachTheDeadLetterTopicWithTheirReasonAndTheProjectorKeepsGoi
         seen.clear();
         std::stringstream lines(consumer.Log());
         for (std::string line; std::getline(lines, line);) {
-          if (line.find(run) != std::string::npos) seen += line + "\n";
+          if (line.find("deadletter_instance:" + run) != std::string::npos) seen += line + "\n";
         }
         return seen.find(run + "-2") != std::string::npos;
       },

@@ -117,6 +117,11 @@ int main(int argc, char** argv) {
                    "with several journey replicas, true on exactly one")
       ->envname("THREADLINE_JOURNEY_PUBLISH")
       ->capture_default_str();
+  serve
+      ->add_option("--instance", options.instance,
+                   "this process's name in the dead letters it parks (default: host name, the "
+                   "pod name on Kubernetes)")
+      ->envname("THREADLINE_INSTANCE");
   AddCommonFlags(serve, options, kafka_config);
 
   auto* journey = app.add_subcommand("journey", "journey projection tools");

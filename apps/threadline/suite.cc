@@ -125,6 +125,7 @@ class SuiteImpl final : public Suite {
       journey::ProjectorOptions po;
       po.path = (std::filesystem::path(options_.data_dir) / "journey").string();
       po.publish = options_.journey_publish;
+      po.instance = options_.instance;
       ASSIGN_OR_RETURN(projector_, journey::Projector::Open(po, bus_.get()));
       RETURN_IF_ERROR(projector_->Start());
       journey_grpc_ = journey::NewJourneyGrpc(projector_.get());

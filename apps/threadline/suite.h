@@ -45,6 +45,8 @@ struct SuiteOptions {
   // replicas (full copies) exactly one should, or the topics get every
   // update once per replica. Default: true.
   bool journey_publish = true;
+  // This process's name in the dead letters it parks. Default: host name.
+  std::string instance;
 };
 
 // Every part of a running suite: bus, stores, relays, services, projector

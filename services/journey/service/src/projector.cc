@@ -4,6 +4,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -112,6 +113,10 @@ class RocksProjector final : public Projector {
   RocksProjector(ProjectorOptions options, bus::Bus* bus, std::unique_ptr<rocksdb::DB> db)
       : options_(std::move(options)), bus_(bus), db_(std::move(db)) {
     clock_ = options_.clock ? options_.clock : &Clock::Real();
+    if (options_.instance.empty()) {
+      char host[256] = {};
+      options_.instance = gethostname(host, sizeof host - 1) == 0 ? host : "journey";
+    }
   }
 
   ~RocksProjector() override {
@@ -720,6 +725,7 @@ class RocksProjector final : public Projector {
     out.headers.push_back({"deadletter_source_partition", std::to_string(m.partition)});
     out.headers.push_back({"deadletter_source_offset", std::to_string(m.offset)});
     out.headers.push_back({"deadletter_consumer", "journey"});
+    out.headers.push_back({"deadletter_instance", options_.instance});
     absl::Status s =
         publisher_->Publish(std::move(out), [this](const absl::Status& st, int32_t, int64_t) {
           if (!st.ok()) {

@@ -39,6 +39,10 @@ struct ProjectorOptions {
   const Clock* clock = nullptr;
   // Publish every new entry to kJourneyTopic. Default: true.
   bool publish = true;
+  // Who parks dead letters (header deadletter_instance), so that an
+  // operator can tell which replica parked what. Default: the host name
+  // (the pod name on Kubernetes).
+  std::string instance;
 };
 
 struct ProjectorStats {
