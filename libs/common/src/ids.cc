@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 
 namespace threadline {
@@ -23,11 +24,28 @@ V7State& State() {
   return *s;
 }
 
+// Cryptographic random bytes from a per-thread buffer refilled 4 KiB at a
+// time: one RAND_bytes call (a locked DRBG) per 256 ids instead of per id,
+// which the command path's profile showed at about 9 % of its instructions.
+bool RandomBytes(unsigned char* out, size_t n) {
+  thread_local std::array<unsigned char, 4096> buffer;
+  thread_local size_t used = buffer.size();
+  if (used + n > buffer.size()) {
+    if (RAND_bytes(buffer.data(), static_cast<int>(buffer.size())) != 1) return false;
+    used = 0;
+  }
+  std::memcpy(out, buffer.data() + used, n);
+  // Each byte is handed out once.
+  std::memset(buffer.data() + used, 0, n);
+  used += n;
+  return true;
+}
+
 }  // namespace
 
 std::string NewUuidV7(const Clock& clock) {
   std::array<unsigned char, 16> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
+  if (!RandomBytes(b.data(), b.size())) {
     // Never expected; fall back to a process-local counter mix so ids stay unique.
     static std::atomic<uint64_t> fallback{0x9e3779b97f4a7c15ULL};
     uint64_t x = fallback.fetch_add(0x9e3779b97f4a7c15ULL);
