@@ -62,8 +62,8 @@ void FillAck(const Outcome& o, v1::CommandAck* ack) {
   ack->set_replayed(o.replayed);
 }
 
-absl::Status Load(eventstore::EventStore& store, const std::string& stream,
-                  const EvolveFn& evolve, std::string_view what) {
+absl::Status Load(eventstore::EventStore& store, const std::string& stream, const EvolveFn& evolve,
+                  std::string_view what) {
   ASSIGN_OR_RETURN(auto events, store.ReadStream(stream));
   if (events.empty()) return absl::NotFoundError(std::string(what) + " not found");
   for (const auto& e : events) evolve(e);
@@ -108,8 +108,7 @@ absl::StatusOr<Outcome> ExecuteCommand(const Env& env, const Invocation& inv, co
       return absl::AbortedError(target.aggregate_type + " " + target.aggregate_id +
                                 " is at version " + std::to_string(head) +
                                 ", the request expected " +
-                                std::to_string(*common.expected_version) +
-                                "; reload it and retry");
+                                std::to_string(*common.expected_version) + "; reload it and retry");
     }
     reset();
     for (const auto& e : history) evolve(e);

@@ -31,7 +31,7 @@ using coding::PutString;
 // Column families. "log" holds the envelopes by global position (the outbox
 // reads it in order); "streams" maps (stream, version) to a position.
 enum Cf : size_t { kDefault = 0, kLog, kStreams, kIdempotency, kClaims, kSnapshots, kCfCount };
-const char* const kCfNames[kCfCount] = {"default", "log",    "streams",
+const char* const kCfNames[kCfCount] = {"default",     "log",    "streams",
                                         "idempotency", "claims", "snapshots"};
 
 using rocks::FromRocks;
@@ -230,8 +230,7 @@ class RocksEventStore final : public EventStore {
     std::vector<std::pair<std::string, std::string>> out;
     std::string start = ClaimKey(index, prefix);
     std::string index_prefix = index + '\0';
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), cfs_[kClaims]));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kClaims]));
     for (it->Seek(start); it->Valid() && it->key().starts_with(start) && out.size() < max;
          it->Next()) {
       out.emplace_back(it->key().ToString().substr(index_prefix.size()), it->value().ToString());
@@ -272,16 +271,14 @@ class RocksEventStore final : public EventStore {
     // Losing the latest cursor move in a crash only re-publishes events
     // (consumers drop duplicates by event_id), so no fsync here.
     rocksdb::WriteOptions wo;
-    return FromRocks(
-        db_->Put(wo, cfs_[kDefault], "outbox/" + name, Fixed64Key(position.value())),
-        "saving the outbox cursor");
+    return FromRocks(db_->Put(wo, cfs_[kDefault], "outbox/" + name, Fixed64Key(position.value())),
+                     "saving the outbox cursor");
   }
 
   absl::StatusOr<std::vector<ConsumerOffset>> LoadOffsets(const std::string& consumer) override {
     std::vector<ConsumerOffset> out;
     std::string prefix = OffsetPrefix(consumer);
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), cfs_[kDefault]));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kDefault]));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       std::string_view rest = it->key().ToStringView().substr(prefix.size());
       size_t nul = rest.find('\0');
@@ -340,8 +337,7 @@ class RocksEventStore final : public EventStore {
     RETURN_IF_ERROR(FromRocks(it->status(), "reading the head of " + stream));
     std::string prefix = stream;
     prefix.push_back('\0');
-    if (!it->Valid() || !it->key().starts_with(prefix) ||
-        it->key().size() != prefix.size() + 8) {
+    if (!it->Valid() || !it->key().starts_with(prefix) || it->key().size() != prefix.size() + 8) {
       return StreamVersion(0);
     }
     return StreamVersion(GetFixed64BE(it->key().ToStringView().substr(prefix.size())));
@@ -370,9 +366,9 @@ class RocksEventStore final : public EventStore {
   // failure every staged writer gets the error and nothing is committed.
   void CommitGroup(const std::vector<Writer*>& group) {
     rocksdb::WriteBatch batch;
-    std::map<std::string, uint64_t> heads;                   // stream -> staged head
-    std::map<std::string, std::string> claims;               // claim key -> staged owner
-    std::map<std::string, const IdempotentRecord*> idem;     // key -> staged record
+    std::map<std::string, uint64_t> heads;                // stream -> staged head
+    std::map<std::string, std::string> claims;            // claim key -> staged owner
+    std::map<std::string, const IdempotentRecord*> idem;  // key -> staged record
     std::vector<IdempotentRecord> staged_records;
     staged_records.reserve(group.size());
     std::vector<Writer*> staged;
@@ -419,10 +415,10 @@ class RocksEventStore final : public EventStore {
         head = h->value();
       }
       if (req.expected_version && req.expected_version->value() != head) {
-        w->result = absl::AbortedError(
-            "stream " + req.stream + " is at version " + std::to_string(head) +
-            ", the request expected " + std::to_string(req.expected_version->value()) +
-            "; reload it and retry");
+        w->result = absl::AbortedError("stream " + req.stream + " is at version " +
+                                       std::to_string(head) + ", the request expected " +
+                                       std::to_string(req.expected_version->value()) +
+                                       "; reload it and retry");
         continue;
       }
       // 3. Unique claims.
@@ -555,8 +551,8 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const Options& opti
   for (const char* name : kCfNames) descriptors.emplace_back(name, cf_options);
   ASSIGN_OR_RETURN(rocks::Opened opened,
                    rocks::Open(db_options, options.path, descriptors, "event store"));
-  auto store = std::make_unique<RocksEventStore>(options, std::move(opened.db),
-                                                 std::move(opened.handles));
+  auto store =
+      std::make_unique<RocksEventStore>(options, std::move(opened.db), std::move(opened.handles));
   RETURN_IF_ERROR(store->Init());
   return std::unique_ptr<EventStore>(std::move(store));
 }

@@ -262,8 +262,8 @@ v1::TimelineEntry ToEntry(const v1::EventEnvelope& e) {
 void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
   card.set_customer_id(e.customer_id());
   card.set_timeline_length(card.timeline_length() + 1);
-  if (!card.has_updated_at() || domain::FromProto(card.updated_at()) <
-                                    domain::FromProto(e.recorded_at())) {
+  if (!card.has_updated_at() ||
+      domain::FromProto(card.updated_at()) < domain::FromProto(e.recorded_at())) {
     *card.mutable_updated_at() = e.recorded_at();
   }
   // Last contact per channel: only contacts with a person count.
@@ -346,8 +346,7 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
       break;
     }
     case v1::EventEnvelope::kAppointmentConfirmed:
-      if (card.next_appointment().appointment_id() ==
-          e.appointment_confirmed().appointment_id()) {
+      if (card.next_appointment().appointment_id() == e.appointment_confirmed().appointment_id()) {
         card.mutable_next_appointment()->set_confirmed(true);
       }
       break;
@@ -393,8 +392,8 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
           escalated ? e.ticket_escalated().ticket_id() : e.ticket_assigned().ticket_id();
       for (auto& t : *card.mutable_open_tickets()) {
         if (t.ticket_id() != id) continue;
-        t.set_tier(TierName(escalated ? e.ticket_escalated().to_tier()
-                                      : e.ticket_assigned().tier()));
+        t.set_tier(
+            TierName(escalated ? e.ticket_escalated().to_tier() : e.ticket_assigned().tier()));
         if (escalated && e.ticket_escalated().has_sla_due_at()) {
           *t.mutable_sla_due_at() = e.ticket_escalated().sla_due_at();
           t.set_sla_breached(false);

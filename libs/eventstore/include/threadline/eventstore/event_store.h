@@ -126,12 +126,11 @@ class EventStore {
   [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>> FindClaim(
       const std::string& index, const std::string& value) = 0;
   // Every (value, owner) in `index` whose value starts with `prefix`.
-  [[nodiscard]] virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
-  ScanClaims(const std::string& index, const std::string& prefix, size_t max) = 0;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanClaims(
+      const std::string& index, const std::string& prefix, size_t max) = 0;
 
   // Snapshots: an aggregate's state serialized at a version.
-  [[nodiscard]] virtual absl::Status SaveSnapshot(const std::string& stream,
-                                                  StreamVersion version,
+  [[nodiscard]] virtual absl::Status SaveSnapshot(const std::string& stream, StreamVersion version,
                                                   const std::string& state) = 0;
   [[nodiscard]] virtual absl::StatusOr<std::optional<std::pair<StreamVersion, std::string>>>
   LoadSnapshot(const std::string& stream) = 0;
