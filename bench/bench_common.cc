@@ -13,6 +13,8 @@
 
 #include "threadline/bus/embedded.h"
 #include "threadline/bus/kafka.h"
+#include "threadline/common/status.h"
+#include "threadline/rocks/rocks.h"
 
 namespace threadline::bench {
 
@@ -62,23 +64,21 @@ absl::Status CompactDatabase(const std::string& dir) {
   // compacted files are what the owner's own compactions would produce.
   rocksdb::DBOptions db_options;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  rocksdb::ConfigOptions config;
-  auto s = rocksdb::LoadLatestOptions(config, dir, &db_options, &families);
-  if (!s.ok()) return absl::InternalError("options of " + dir + ": " + s.ToString());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  s = rocksdb::DB::Open(db_options, dir, families, &handles, &raw);
-  if (!s.ok()) return absl::InternalError("open " + dir + ": " + s.ToString());
-  std::unique_ptr<rocksdb::DB> db(raw);
+  RETURN_IF_ERROR(rocks::FromRocks(
+      rocksdb::LoadLatestOptions(rocksdb::ConfigOptions(), dir, &db_options, &families),
+      "reading the options of " + dir));
+  ASSIGN_OR_RETURN(rocks::Opened opened, rocks::Open(db_options, dir, families, "the store"));
   absl::Status result;
-  for (auto* h : handles) {
-    s = db->Flush(rocksdb::FlushOptions(), h);
-    if (s.ok()) s = db->CompactRange(rocksdb::CompactRangeOptions(), h, nullptr, nullptr);
-    if (!s.ok() && result.ok())
-      result = absl::InternalError("compact " + dir + ": " + s.ToString());
+  for (auto* h : opened.handles) {
+    auto s = opened.db->Flush(rocksdb::FlushOptions(), h);
+    if (s.ok()) s = opened.db->CompactRange(rocksdb::CompactRangeOptions(), h, nullptr, nullptr);
+    if (result.ok()) result = rocks::FromRocks(s, "compacting " + dir);
   }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-  db->Close().PermitUncheckedError();
+  for (auto* h : opened.handles) {
+    auto s = opened.db->DestroyColumnFamilyHandle(h);
+    if (result.ok()) result = rocks::FromRocks(s, "closing " + dir);
+  }
+  if (result.ok()) result = rocks::FromRocks(opened.db->Close(), "closing " + dir);
   return result;
 }
 

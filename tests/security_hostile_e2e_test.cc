@@ -9,9 +9,6 @@
 // customers' timelines and cards are read before and after: a refused
 // request must change nothing anywhere.
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-
 #include <climits>
 #include <cstdint>
 #include <functional>
@@ -19,6 +16,7 @@
 #include <set>
 
 #include "security_support.h"
+#include "threadline/domain/domain.h"
 
 namespace threadline::testing {
 namespace {
@@ -899,19 +897,13 @@ std::vector<Case> RawCases() {
 }
 
 // The seeded customers' journeys as the API serves them, serialized
-// deterministically (TimelineEntry.refs is a map). `journey fingerprint`
-// is not used: it serializes those maps in hash order, so two runs over
-// the same store disagree.
+// deterministically (TimelineEntry.refs is a map), read through the API of
+// the running suite rather than from its store.
 std::string JourneyOf(SuiteProcess& suite, const std::vector<std::string>& customers) {
   auto journey = suite.Journey();
   std::string out;
   auto append = [&out](const pb::Message& m) {
-    std::string bytes;
-    pb::io::StringOutputStream stream(&bytes);
-    pb::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    m.SerializeToCodedStream(&coded);
-    coded.Trim();
+    std::string bytes = domain::DeterministicBytes(m);
     out += std::to_string(bytes.size()) + ":" + bytes;
   };
   for (const auto& customer : customers) {

@@ -26,6 +26,8 @@
 #include "threadline/support/service.h"
 #include "threadline/v1/billing.grpc.pb.h"
 #include "threadline/v1/installation.grpc.pb.h"
+#include "threadline/v1/journey.grpc.pb.h"
+#include "threadline/v1/sales.grpc.pb.h"
 #include "threadline/v1/support.grpc.pb.h"
 
 namespace threadline::app {
@@ -83,11 +85,11 @@ struct Department {
 // The gRPC service a target serves, as the health service names it.
 std::string HealthName(const std::string& target) {
   static const auto* names = new std::map<std::string, std::string>{
-      {"sales", "threadline.v1.SalesService"},
-      {"installation", "threadline.v1.InstallationService"},
-      {"support", "threadline.v1.SupportService"},
-      {"billing", "threadline.v1.BillingService"},
-      {"journey", "threadline.v1.JourneyService"},
+      {"sales", v1::SalesService::service_full_name()},
+      {"installation", v1::InstallationService::service_full_name()},
+      {"support", v1::SupportService::service_full_name()},
+      {"billing", v1::BillingService::service_full_name()},
+      {"journey", v1::JourneyService::service_full_name()},
   };
   auto it = names->find(target);
   return it == names->end() ? target : it->second;

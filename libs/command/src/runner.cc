@@ -1,11 +1,10 @@
 #include "threadline/command/runner.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <openssl/sha.h>
 
 #include "threadline/common/ids.h"
 #include "threadline/common/log.h"
+#include "threadline/domain/domain.h"
 #include "threadline/domain/validate.h"
 
 namespace threadline::command {
@@ -14,13 +13,7 @@ namespace {
 // The fingerprint of a request: SHA-256 of its deterministic serialization,
 // so a request_id reused for a different request is caught.
 std::string Fingerprint(const google::protobuf::Message& request) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream out(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&out);
-    coded.SetSerializationDeterministic(true);
-    request.SerializeToCodedStream(&coded);
-  }
+  const std::string bytes = domain::DeterministicBytes(request);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
   return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
@@ -71,6 +64,12 @@ absl::Status Load(eventstore::EventStore& store, const std::string& stream, cons
 }
 
 namespace {
+
+// The id that ties a customer request's events together across departments:
+// the caller's, or the request_id when it sent none.
+const std::string& CorrelationId(const Invocation& inv, const Common& common) {
+  return inv.correlation_id.empty() ? common.request_id : inv.correlation_id;
+}
 
 absl::StatusOr<Outcome> ExecuteCommand(const Env& env, const Invocation& inv, const Common& common,
                                        const google::protobuf::Message& request,
@@ -129,7 +128,7 @@ absl::StatusOr<Outcome> ExecuteCommand(const Env& env, const Invocation& inv, co
     Stamp stamp;
     stamp.channel = common.channel;
     stamp.actor = inv.actor;
-    stamp.correlation_id = inv.correlation_id.empty() ? common.request_id : inv.correlation_id;
+    stamp.correlation_id = CorrelationId(inv, common);
     stamp.causation_id = common.request_id;
     stamp.now = ctx.now;
     StampEvents(env, target, stamp, head, events);
@@ -172,8 +171,7 @@ absl::StatusOr<Outcome> Execute(const Env& env, const Invocation& inv, const Com
       ExecuteCommand(env, inv, common, request, target, reset, evolve, decide, respond, claims);
   // One line per command, carrying the correlation id the events get, so a
   // log search follows one customer request across departments.
-  const std::string& correlation_id =
-      inv.correlation_id.empty() ? common.request_id : inv.correlation_id;
+  const std::string& correlation_id = CorrelationId(inv, common);
   if (outcome.ok()) {
     Log().Info("command handled", {{"service", env.service},
                                    {"command", request.GetDescriptor()->name()},

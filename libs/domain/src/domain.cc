@@ -1,6 +1,8 @@
 #include "threadline/domain/domain.h"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <algorithm>
 #include <chrono>
@@ -30,6 +32,17 @@ TimePoint FromProto(const google::protobuf::Timestamp& t) {
       std::chrono::duration_cast<std::chrono::seconds>(TimePoint::duration::max()).count() - 10;
   const int64_t seconds = std::clamp<int64_t>(t.seconds(), -kLimit, kLimit);
   return FromUnixMicros(seconds * 1'000'000 + t.nanos() / 1000);
+}
+
+std::string DeterministicBytes(const google::protobuf::MessageLite& m) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    m.SerializeToCodedStream(&coded);
+  }
+  return bytes;
 }
 
 std::string EventType(const v1::EventEnvelope& e) {

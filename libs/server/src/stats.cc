@@ -56,13 +56,7 @@ void ServerStats::Record(std::string_view method, int code, std::chrono::nanosec
   if (code < 0 || code >= kStatusCodeCount) code = kUnknownCode;
   Counters& c = For(method);
   c.calls[static_cast<size_t>(code)].fetch_add(1, std::memory_order_relaxed);
-  double seconds = std::chrono::duration<double>(latency).count();
-  auto bucket = static_cast<size_t>(
-      std::lower_bound(kLatencyBucketBounds.begin(), kLatencyBucketBounds.end(), seconds) -
-      kLatencyBucketBounds.begin());
-  c.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
-  c.latency_sum_ns.fetch_add(static_cast<uint64_t>(std::max<int64_t>(0, latency.count())),
-                             std::memory_order_relaxed);
+  c.latency.Observe(latency);
 }
 
 std::vector<MethodStats> ServerStats::Snapshot() const {
@@ -75,11 +69,9 @@ std::vector<MethodStats> ServerStats::Snapshot() const {
     for (size_t i = 0; i < s.calls.size(); ++i) {
       s.calls[i] = c->calls[i].load(std::memory_order_relaxed);
     }
-    for (size_t i = 0; i < s.latency_buckets.size(); ++i) {
-      s.latency_buckets[i] = c->buckets[i].load(std::memory_order_relaxed);
-    }
-    s.latency_sum_seconds =
-        static_cast<double>(c->latency_sum_ns.load(std::memory_order_relaxed)) / 1e9;
+    HistogramSnapshot latency = c->latency.Snapshot();
+    std::copy(latency.buckets.begin(), latency.buckets.end(), s.latency_buckets.begin());
+    s.latency_sum_seconds = latency.sum_seconds;
     out.push_back(std::move(s));
   }
   return out;

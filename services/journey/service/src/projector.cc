@@ -1,7 +1,5 @@
 #include "threadline/journey/projector.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 #include <unistd.h>
@@ -413,14 +411,7 @@ class RocksProjector final : public Projector {
         mix(key);
         // refs is a map: only deterministic serialisation gives the live
         // and the rebuilt projection the same bytes.
-        std::string bytes;
-        {
-          google::protobuf::io::StringOutputStream stream(&bytes);
-          google::protobuf::io::CodedOutputStream coded(&stream);
-          coded.SetSerializationDeterministic(true);
-          e.SerializeToCodedStream(&coded);
-        }
-        mix(bytes);
+        mix(domain::DeterministicBytes(e));
         ++entries;
       } else {
         mix(key);
@@ -665,9 +656,7 @@ class RocksProjector final : public Projector {
       if (e.customer_id().empty()) continue;  // e.g. a missed call from an unknown number
       RETURN_IF_ERROR(ProjectOne(st, e));
       recorded.push_back(domain::FromProto(e.recorded_at()));
-      const auto* payload = e.GetReflection()->GetOneofFieldDescriptor(
-          e, v1::EventEnvelope::descriptor()->FindOneofByName("payload"));
-      if (payload && payload->message_type()) ++by_type[payload->message_type()->name()];
+      ++by_type[domain::EventType(e)];
     }
     // Parked messages must be on the dead-letter topic before their offsets
     // move past them.

@@ -22,7 +22,7 @@ namespace threadline::domain {
 // from the request and the injected clock; tests fill it by hand.
 struct CommandContext {
   TimePoint now;
-  v1::Actor actor;                   // the authenticated principal and role
+  v1::Actor actor;  // the authenticated principal and role
   v1::Channel channel = v1::CHANNEL_SYSTEM;
   // Makes a new prefixed id ("ord" -> "ord_0190..."). Tests make it
   // deterministic.
@@ -37,6 +37,11 @@ using Events = std::vector<v1::EventEnvelope>;
 // Timestamps <-> TimePoint.
 google::protobuf::Timestamp ToProto(TimePoint t);
 TimePoint FromProto(const google::protobuf::Timestamp& t);
+
+// The message's bytes with map fields in key order (proto's default
+// serialisation writes maps in hash order): equal messages, equal bytes, for
+// digests and request fingerprints.
+std::string DeterministicBytes(const google::protobuf::MessageLite& m);
 
 // The event type name ("CustomerRegistered") of an envelope's payload, or
 // "Unknown" when no payload is set.

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "threadline/common/histogram.h"
+
 namespace threadline::server {
 
 // gRPC status codes run from OK (0) to UNAUTHENTICATED (16).
@@ -23,10 +25,9 @@ inline constexpr int kStatusCodeCount = 17;
 // "OK", "CANCELLED", ..., "UNAUTHENTICATED"; "UNKNOWN_CODE" outside 0..16.
 std::string_view StatusCodeName(int code);
 
-// Upper bounds of the latency buckets in seconds (Prometheus "le" labels);
-// one more bucket catches everything slower.
-inline constexpr std::array<double, 14> kLatencyBucketBounds = {
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+// Upper bounds of the latency buckets in seconds (Prometheus "le" labels):
+// the project's latency histogram; one more bucket catches everything slower.
+inline constexpr const auto& kLatencyBucketBounds = kLatencyBounds;
 
 // A copy of one method's counters.
 struct MethodStats {
@@ -59,8 +60,7 @@ class ServerStats {
  private:
   struct Counters {
     std::array<std::atomic<uint64_t>, kStatusCodeCount> calls{};
-    std::array<std::atomic<uint64_t>, kLatencyBucketBounds.size() + 1> buckets{};
-    std::atomic<uint64_t> latency_sum_ns{0};
+    LatencyHistogram latency;
   };
   Counters& For(std::string_view method);
 
