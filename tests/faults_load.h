@@ -140,17 +140,6 @@ inline bool Transient(grpc::StatusCode code) {
   return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
-inline google::protobuf::Timestamp FromNow(std::chrono::hours h) {
-  return domain::ToProto(std::chrono::system_clock::now() + h);
-}
-
-inline v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_amount_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
-
 class Load {
  public:
   Load(const Bounds& bounds, std::map<std::string, Dept*> depts)

@@ -27,17 +27,6 @@ class OrderToInvoiceDeployment {
   virtual std::chrono::milliseconds propagation() const { return std::chrono::seconds(20); }
 };
 
-inline google::protobuf::Timestamp FromNow(std::chrono::hours h) {
-  return domain::ToProto(std::chrono::system_clock::now() + h);
-}
-
-inline v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_amount_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
-
 inline void BroadbandNotDeliveredIsHeldAndNotInvoiced(OrderToInvoiceDeployment& d) {
   const std::string not_delivered_reason =
       "router configuration is not part of the line installation";

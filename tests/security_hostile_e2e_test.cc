@@ -50,12 +50,6 @@ v1::TimeWindow Window(pb::Timestamp start, pb::Timestamp end) {
   return w;
 }
 v1::TimeWindow NextWeek() { return Window(InDays(7), Ts(NowSeconds() + 7 * 86400 + 4 * 3600)); }
-v1::Money Eur(int64_t minor) {
-  v1::Money m;
-  m.set_amount_minor(minor);
-  m.set_currency("EUR");
-  return m;
-}
 std::string FakeId(const std::string& prefix) { return prefix + "_" + std::string(32, 'e'); }
 
 const std::string& Mib() {

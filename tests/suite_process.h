@@ -5,6 +5,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,9 +62,27 @@ class SuiteProcess {
   std::shared_ptr<grpc::Channel> channel_;
 };
 
+// An amount in euro cents, for requests.
+inline v1::Money Eur(int64_t minor) {
+  v1::Money m;
+  m.set_amount_minor(minor);
+  m.set_currency("EUR");
+  return m;
+}
+
+// The wall-clock time `h` from now, for appointment slots and due dates.
+inline google::protobuf::Timestamp FromNow(std::chrono::hours h) {
+  const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         (std::chrono::system_clock::now() + h).time_since_epoch())
+                         .count();
+  google::protobuf::Timestamp t;
+  t.set_seconds(ns / 1'000'000'000);
+  t.set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+  return t;
+}
+
 // A client context with a deadline and, if given, a bearer token.
-std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token = "",
-                                         std::chrono::milliseconds deadline =
-                                             std::chrono::seconds(10));
+std::unique_ptr<grpc::ClientContext> Ctx(
+    const std::string& token = "", std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
 }  // namespace threadline::testing
