@@ -23,10 +23,7 @@ namespace {
 using domain::ToProto;
 
 absl::StatusOr<CallbackState> LoadCallback(eventstore::EventStore& store, const std::string& id) {
-  ASSIGN_OR_RETURN(auto events, store.ReadStream(std::string(kCallbackAggregate) + "-" + id));
-  CallbackState s;
-  for (const auto& e : events) Evolve(s, e);
-  return s;
+  return command::Fold<CallbackState>(store, std::string(kCallbackAggregate) + "-" + id);
 }
 
 bool Waiting(const CallbackState& s) {

@@ -18,14 +18,6 @@ const Logger& Log() {
   return *log;
 }
 
-template <typename State>
-absl::StatusOr<State> LoadState(eventstore::EventStore& store, const std::string& stream) {
-  ASSIGN_OR_RETURN(auto events, store.ReadStream(stream));
-  State s;
-  for (const auto& e : events) Evolve(s, e);
-  return s;
-}
-
 std::optional<TimePoint> DueOf(const TicketState& s) { return s.sla_due_at; }
 std::optional<TimePoint> DueOf(const CallbackState& s) { return s.due_at; }
 
@@ -127,13 +119,13 @@ absl::StatusOr<SlaTimer::Outcome> SlaTimer::Process(const char* idx, const std::
   uint64_t version = 0;
   std::optional<TimePoint> due;
   if (ticket) {
-    ASSIGN_OR_RETURN(auto s, LoadState<TicketState>(*env_.store, stream));
+    ASSIGN_OR_RETURN(auto s, command::Fold<TicketState>(*env_.store, stream));
     events = DueBreaches(s, now);
     customer = s.customer_id;
     version = s.version;
     due = DueOf(s);
   } else {
-    ASSIGN_OR_RETURN(auto s, LoadState<CallbackState>(*env_.store, stream));
+    ASSIGN_OR_RETURN(auto s, command::Fold<CallbackState>(*env_.store, stream));
     events = DueBreaches(s, now);
     customer = s.customer_id;
     version = s.version;

@@ -59,7 +59,7 @@ Common CommonOf(const Request& r) {
 // Result of the non-template core.
 struct Outcome {
   bool replayed = false;
-  std::string response;  // serialized response (replays) — empty otherwise
+  std::string response;                   // serialized response (replays) — empty otherwise
   std::vector<v1::EventEnvelope> events;  // stamped, as appended
   uint64_t version = 0;
   std::string stream;
@@ -84,26 +84,25 @@ absl::StatusOr<Outcome> Execute(const Env& env, const Invocation& inv, const Com
 // (which must fill the ack), and parses replays back into a Response with
 // ack.replayed = true.
 template <typename State, typename Request, typename Response>
-absl::StatusOr<Response> Run(
-    const Env& env, const Invocation& inv, const Request& request, const Target& target,
-    const std::function<void(State&, const v1::EventEnvelope&)>& evolve,
-    const std::function<absl::StatusOr<domain::Events>(const State&,
-                                                       const domain::CommandContext&)>& decide,
-    const std::function<void(Response&, const Outcome&)>& respond,
-    const ClaimsFn& claims = nullptr) {
+absl::StatusOr<Response> Run(const Env& env, const Invocation& inv, const Request& request,
+                             const Target& target,
+                             const std::function<void(State&, const v1::EventEnvelope&)>& evolve,
+                             const std::function<absl::StatusOr<domain::Events>(
+                                 const State&, const domain::CommandContext&)>& decide,
+                             const std::function<void(Response&, const Outcome&)>& respond,
+                             const ClaimsFn& claims = nullptr) {
   State state{};
-  ASSIGN_OR_RETURN(
-      Outcome outcome,
-      Execute(
-          env, inv, CommonOf(request), request, target, [&] { state = State{}; },
-          [&](const v1::EventEnvelope& e) { evolve(state, e); },
-          [&](const domain::CommandContext& ctx) { return decide(state, ctx); },
-          [&](const Outcome& o) {
-            Response r;
-            respond(r, o);
-            return r.SerializeAsString();
-          },
-          claims));
+  ASSIGN_OR_RETURN(Outcome outcome,
+                   Execute(
+                       env, inv, CommonOf(request), request, target, [&] { state = State{}; },
+                       [&](const v1::EventEnvelope& e) { evolve(state, e); },
+                       [&](const domain::CommandContext& ctx) { return decide(state, ctx); },
+                       [&](const Outcome& o) {
+                         Response r;
+                         respond(r, o);
+                         return r.SerializeAsString();
+                       },
+                       claims));
   Response response;
   if (!response.ParseFromString(outcome.response)) {
     return absl::DataLossError("stored response for request_id " + request.request_id() +
@@ -129,7 +128,17 @@ void StampEvents(const Env& env, const Target& target, const Stamp& stamp, uint6
 void FillAck(const Outcome& o, v1::CommandAck* ack);
 
 // Loads an aggregate's events and folds them; NOT_FOUND when none exist.
-absl::Status Load(eventstore::EventStore& store, const std::string& stream,
-                  const EvolveFn& evolve, std::string_view what);
+absl::Status Load(eventstore::EventStore& store, const std::string& stream, const EvolveFn& evolve,
+                  std::string_view what);
+
+// The state an aggregate's events fold into (a default State when the stream
+// is empty), through the domain's Evolve(State&, const EventEnvelope&).
+template <typename State>
+absl::StatusOr<State> Fold(eventstore::EventStore& store, const std::string& stream) {
+  ASSIGN_OR_RETURN(auto events, store.ReadStream(stream));
+  State state;
+  for (const auto& e : events) Evolve(state, e);
+  return state;
+}
 
 }  // namespace threadline::command
