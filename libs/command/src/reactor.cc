@@ -56,28 +56,24 @@ absl::StatusOr<Applied> ApplyReactions(const Env& env, std::string_view consumer
   Applied applied;
   for (size_t i = 0; i < reactions.size(); ++i) {
     Reaction& r = reactions[i];
-    if (r.events.empty()) continue;
-    Stamp stamp;
-    stamp.channel = v1::CHANNEL_SYSTEM;
-    stamp.actor.set_principal(env.service + "-reactions");
-    stamp.actor.set_role("system");
-    stamp.correlation_id = source.correlation_id();
-    stamp.causation_id = source.event_id();
-    stamp.now = (env.clock ? *env.clock : Clock::Real()).Now();
-    StampEvents(env, r.target, stamp, r.expected_version, r.events);
-    eventstore::AppendRequest append;
-    append.stream = r.target.Stream();
-    append.expected_version = StreamVersion(r.expected_version);
-    append.events = std::move(r.events);
-    append.claims = std::move(r.claims);
-    append.releases = std::move(r.releases);
+    Write w;
+    w.target = r.target;
+    w.stamp.channel = v1::CHANNEL_SYSTEM;
+    w.stamp.actor.set_principal(env.service + "-reactions");
+    w.stamp.actor.set_role("system");
+    w.stamp.correlation_id = source.correlation_id();
+    w.stamp.causation_id = source.event_id();
     // One key per (consumer, causing event, reaction): a re-delivered
     // message finds its reactions already applied.
-    append.idempotency_key =
-        std::string(consumer) + "/" + source.event_id() + "/" + std::to_string(i);
-    append.request_fingerprint = append.idempotency_key;
-    ASSIGN_OR_RETURN(auto result, env.store->Append(std::move(append)));
-    ++(result.replayed ? applied.replayed : applied.appended);
+    w.idempotency_key = std::string(consumer) + "/" + source.event_id() + "/" + std::to_string(i);
+    w.fingerprint = w.idempotency_key;
+    w.record_empty = false;
+    ASSIGN_OR_RETURN(Outcome o, r.write(env, w));
+    if (o.replayed) {
+      ++applied.replayed;
+    } else if (!o.events.empty()) {
+      ++applied.appended;
+    }
   }
   return applied;
 }

@@ -2,6 +2,10 @@
 
 #include <openssl/sha.h>
 
+#include <array>
+#include <functional>
+#include <thread>
+
 #include "threadline/common/ids.h"
 #include "threadline/common/log.h"
 #include "threadline/domain/domain.h"
@@ -19,159 +23,162 @@ std::string Fingerprint(const google::protobuf::Message& request) {
   return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
 }
 
-constexpr int kMaxRaceRetries = 5;
-
 const Logger& Log() {
   static const Logger* log = new Logger("command");
   return *log;
 }
 
-}  // namespace
+const Clock& ClockOf(const Env& env) { return env.clock ? *env.clock : Clock::Real(); }
 
-void StampEvents(const Env& env, const Target& target, const Stamp& stamp, uint64_t head,
-                 domain::Events& events) {
-  const Clock& clock = env.clock ? *env.clock : Clock::Real();
-  uint64_t v = head;
-  for (auto& e : events) {
-    e.set_event_id(NewUuidV7(clock));
-    e.set_customer_id(target.customer_id);
-    e.set_aggregate_type(target.aggregate_type);
-    e.set_aggregate_id(target.aggregate_id);
-    e.set_version(++v);
-    if (!e.has_occurred_at()) *e.mutable_occurred_at() = domain::ToProto(stamp.now);
-    e.set_department(env.department);
-    e.set_channel(stamp.channel);
-    *e.mutable_actor() = stamp.actor;
-    e.set_correlation_id(stamp.correlation_id);
-    e.set_causation_id(stamp.causation_id);
-    e.set_schema_version(1);
-  }
+std::string ReusedKey(const Write& w) {
+  return "request_id '" + (w.request_id.empty() ? w.idempotency_key : w.request_id) +
+         "' was already used for a different request; choose a new request_id";
 }
 
-void FillAck(const Outcome& o, v1::CommandAck* ack) {
-  ack->set_stream_id(o.stream);
-  ack->set_version(o.version);
-  for (const auto& e : o.events) ack->add_event_ids(e.event_id());
-  ack->set_replayed(o.replayed);
+// Stream locks, striped: two streams that share a stripe only take turns.
+constexpr size_t kStripes = 256;
+std::array<std::mutex, kStripes>& Stripes() {
+  static auto* stripes = new std::array<std::mutex, kStripes>();
+  return *stripes;
 }
 
-absl::Status Load(eventstore::EventStore& store, const std::string& stream, const EvolveFn& evolve,
-                  std::string_view what) {
-  ASSIGN_OR_RETURN(auto events, store.ReadStream(stream));
-  if (events.empty()) return absl::NotFoundError(std::string(what) + " not found");
-  for (const auto& e : events) evolve(e);
-  return absl::OkStatus();
-}
-
-namespace {
-
-// The id that ties a customer request's events together across departments:
-// the caller's, or the request_id when it sent none.
+// The id that ties a customer request's events together across
+// departments: the caller's, or the request_id when it sent none.
 const std::string& CorrelationId(const Invocation& inv, const Common& common) {
   return inv.correlation_id.empty() ? common.request_id : inv.correlation_id;
 }
 
-absl::StatusOr<Outcome> ExecuteCommand(const Env& env, const Invocation& inv, const Common& common,
-                                       const google::protobuf::Message& request,
-                                       const Target& target, const ResetFn& reset,
-                                       const EvolveFn& evolve, const DecideFn& decide,
-                                       const RespondFn& respond, const ClaimsFn& claims) {
-  RETURN_IF_ERROR(domain::ValidateRequestId(common.request_id));
-  RETURN_IF_ERROR(domain::ValidateChannel("channel", common.channel));
-  const std::string idem_key = env.service + "/" + common.request_id;
-  const std::string fingerprint = Fingerprint(request);
-  const std::string stream = target.Stream();
+}  // namespace
 
-  // A retried request answers with its first result before anything else:
-  // the state may have moved on since, the answer must not.
-  ASSIGN_OR_RETURN(auto prior, env.store->FindIdempotent(idem_key));
-  if (prior) {
-    if (prior->request_fingerprint != fingerprint) {
-      return absl::InvalidArgumentError("request_id '" + common.request_id +
-                                        "' was already used for a different request; choose a "
-                                        "new request_id");
-    }
-    Outcome o;
-    o.replayed = true;
-    o.response = std::move(prior->result.response);
-    o.version = prior->result.version.value();
-    o.stream = stream;
-    return o;
+namespace internal {
+
+absl::StatusOr<std::optional<Outcome>> Replayed(const Env& env, const Write& w) {
+  if (w.idempotency_key.empty()) return std::optional<Outcome>();
+  ASSIGN_OR_RETURN(auto prior, env.store->FindIdempotent(w.idempotency_key));
+  if (!prior) return std::optional<Outcome>();
+  if (prior->request_fingerprint != w.fingerprint) return absl::InvalidArgumentError(ReusedKey(w));
+  Outcome o;
+  o.replayed = true;
+  o.response = std::move(prior->result.response);
+  o.version = prior->result.version.value();
+  o.stream = w.target.Stream();
+  return std::optional<Outcome>(std::move(o));
+}
+
+std::unique_lock<std::mutex> LockStream(const Env& env, const std::string& stream) {
+  // Streams of different stores are different streams.
+  const size_t h = std::hash<std::string>()(stream) ^
+                   (std::hash<const void*>()(env.store) * 0x9e3779b97f4a7c15ULL);
+  return std::unique_lock<std::mutex>(Stripes()[h % kStripes]);
+}
+
+absl::Status CheckExpected(const Write& w, uint64_t head) {
+  if (!w.expected_version || *w.expected_version == head) return absl::OkStatus();
+  return absl::AbortedError(w.target.aggregate_type + " " + w.target.aggregate_id +
+                            " is at version " + std::to_string(head) + ", the request expected " +
+                            std::to_string(*w.expected_version) + "; reload it and retry");
+}
+
+domain::CommandContext Context(const Env& env, const Write& w) {
+  const Clock* clock = &ClockOf(env);
+  domain::CommandContext ctx;
+  ctx.now = clock->Now();
+  ctx.actor = w.stamp.actor;
+  ctx.channel = w.stamp.channel;
+  ctx.new_id = [clock](std::string_view prefix) { return NewId(prefix, *clock); };
+  return ctx;
+}
+
+absl::StatusOr<Outcome> Commit(const Env& env, const Write& w, const std::string& customer,
+                               uint64_t head, TimePoint now, Decision d, const RespondFn& respond) {
+  const Clock& clock = ClockOf(env);
+  Outcome o;
+  o.stream = w.target.Stream();
+  o.version = head + d.events.size();
+  uint64_t v = head;
+  for (auto& e : d.events) {
+    e.set_event_id(NewUuidV7(clock));
+    e.set_customer_id(customer);
+    e.set_aggregate_type(w.target.aggregate_type);
+    e.set_aggregate_id(w.target.aggregate_id);
+    e.set_version(++v);
+    if (!e.has_occurred_at()) *e.mutable_occurred_at() = domain::ToProto(now);
+    e.set_department(env.department);
+    e.set_channel(w.stamp.channel);
+    *e.mutable_actor() = w.stamp.actor;
+    e.set_correlation_id(w.stamp.correlation_id);
+    e.set_causation_id(w.stamp.causation_id);
+    e.set_schema_version(1);
   }
+  o.events = d.events;
 
-  const Clock& clock = env.clock ? *env.clock : Clock::Real();
-  for (int attempt = 0;; ++attempt) {
-    ASSIGN_OR_RETURN(auto history, env.store->ReadStream(stream));
-    uint64_t head = history.empty() ? 0 : history.back().version();
-    if (common.expected_version && *common.expected_version != head) {
-      return absl::AbortedError(target.aggregate_type + " " + target.aggregate_id +
-                                " is at version " + std::to_string(head) +
-                                ", the request expected " +
-                                std::to_string(*common.expected_version) + "; reload it and retry");
-    }
-    reset();
-    for (const auto& e : history) evolve(e);
-
-    domain::CommandContext ctx;
-    ctx.now = clock.Now();
-    ctx.actor = inv.actor;
-    ctx.channel = common.channel;
-    ctx.new_id = [&clock](std::string_view prefix) { return NewId(prefix, clock); };
-    ASSIGN_OR_RETURN(domain::Events events, decide(ctx));
-
-    std::vector<eventstore::UniqueClaim> claim_list;
-    if (claims) claim_list = claims(events);
-
-    Outcome o;
-    o.stream = stream;
-    o.version = head + events.size();
-    Stamp stamp;
-    stamp.channel = common.channel;
-    stamp.actor = inv.actor;
-    stamp.correlation_id = CorrelationId(inv, common);
-    stamp.causation_id = common.request_id;
-    stamp.now = ctx.now;
-    StampEvents(env, target, stamp, head, events);
-    o.events = events;
-    std::string response = respond(o);
-
-    eventstore::AppendRequest append;
-    append.stream = stream;
-    append.expected_version = StreamVersion(head);
-    append.events = std::move(events);
-    append.idempotency_key = idem_key;
-    append.request_fingerprint = fingerprint;
-    append.response = response;
-    append.claims = std::move(claim_list);
-    auto result = env.store->Append(std::move(append));
-    if (result.ok()) {
-      o.replayed = result->replayed;
-      o.response = result->response;
-      if (result->replayed) o.version = result->version.value();
-      return o;
-    }
-    // Lost a race with another command on the same aggregate: decide again
-    // on the new state, unless the client pinned the version it saw.
-    if (result.status().code() == absl::StatusCode::kAborted && !common.expected_version &&
-        attempt < kMaxRaceRetries) {
-      continue;
+  eventstore::AppendRequest append;
+  append.stream = o.stream;
+  append.expected_version = StreamVersion(head);
+  append.events = std::move(d.events);
+  append.claims = std::move(d.claims);
+  append.releases = std::move(d.releases);
+  append.idempotency_key = w.idempotency_key;
+  append.request_fingerprint = w.fingerprint;
+  if (respond) append.response = respond(o);
+  auto result = env.store->Append(std::move(append));
+  if (!result.ok()) {
+    if (absl::IsInvalidArgument(result.status()) && !w.idempotency_key.empty()) {
+      // The key was taken by a different request between the check and the
+      // append; say it in the client's words.
+      ASSIGN_OR_RETURN(auto prior, env.store->FindIdempotent(w.idempotency_key));
+      if (prior && prior->request_fingerprint != w.fingerprint) {
+        return absl::InvalidArgumentError(ReusedKey(w));
+      }
     }
     return result.status();
   }
+  if (result->replayed) {
+    // The same request, appended by another caller in between.
+    o.replayed = true;
+    o.events.clear();
+    o.version = result->version.value();
+  }
+  o.response = std::move(result->response);
+  return o;
 }
 
-}  // namespace
+std::optional<absl::Status> AfterFailure(const absl::Status& s, const Write& w,
+                                         std::chrono::steady_clock::time_point deadline) {
+  // A stale version the client gave is the client's to handle; any other
+  // ABORTED is a writer outside this process that got there first.
+  if (!absl::IsAborted(s) || w.expected_version) return s;
+  if (std::chrono::steady_clock::now() >= deadline) {
+    return absl::UnavailableError(w.target.aggregate_type + " " + w.target.aggregate_id +
+                                  " kept changing under this write (another writer of the same "
+                                  "store?); retry the request");
+  }
+  std::this_thread::yield();
+  return std::nullopt;
+}
 
-absl::StatusOr<Outcome> Execute(const Env& env, const Invocation& inv, const Common& common,
-                                const google::protobuf::Message& request, const Target& target,
-                                const ResetFn& reset, const EvolveFn& evolve,
-                                const DecideFn& decide, const RespondFn& respond,
-                                const ClaimsFn& claims) {
-  auto outcome =
-      ExecuteCommand(env, inv, common, request, target, reset, evolve, decide, respond, claims);
+absl::StatusOr<Write> CommandWrite(const Env& env, const Invocation& inv, const Common& common,
+                                   const google::protobuf::Message& request, const Target& target) {
+  RETURN_IF_ERROR(domain::ValidateRequestId(common.request_id));
+  RETURN_IF_ERROR(domain::ValidateChannel("channel", common.channel));
+  Write w;
+  w.target = target;
+  w.stamp.channel = common.channel;
+  w.stamp.actor = inv.actor;
+  w.stamp.correlation_id = CorrelationId(inv, common);
+  w.stamp.causation_id = common.request_id;
+  w.expected_version = common.expected_version;
+  w.idempotency_key = env.service + "/" + common.request_id;
+  w.fingerprint = Fingerprint(request);
+  w.request_id = common.request_id;
+  return w;
+}
+
+void LogCommand(const Env& env, const Invocation& inv, const Common& common,
+                const google::protobuf::Message& request, const absl::StatusOr<Outcome>& outcome) {
+  const std::string& correlation_id = CorrelationId(inv, common);
   // One line per command, carrying the correlation id the events get, so a
   // log search follows one customer request across departments.
-  const std::string& correlation_id = CorrelationId(inv, common);
   if (outcome.ok()) {
     Log().Info("command handled", {{"service", env.service},
                                    {"command", request.GetDescriptor()->name()},
@@ -189,7 +196,15 @@ absl::StatusOr<Outcome> Execute(const Env& env, const Invocation& inv, const Com
                                     {"request_id", common.request_id},
                                     {"correlation_id", correlation_id}});
   }
-  return outcome;
+}
+
+}  // namespace internal
+
+void FillAck(const Outcome& o, v1::CommandAck* ack) {
+  ack->set_stream_id(o.stream);
+  ack->set_version(o.version);
+  for (const auto& e : o.events) ack->add_event_ids(e.event_id());
+  ack->set_replayed(o.replayed);
 }
 
 }  // namespace threadline::command

@@ -30,6 +30,8 @@ using coding::PutString;
 
 // Column families. "log" holds the envelopes by global position (the outbox
 // reads it in order); "streams" maps (stream, version) to a position.
+// "snapshots" is no longer written; it stays in the list because RocksDB
+// refuses to open a database without naming every family it has.
 enum Cf : size_t { kDefault = 0, kLog, kStreams, kIdempotency, kClaims, kSnapshots, kCfCount };
 const char* const kCfNames[kCfCount] = {"default",     "log",    "streams",
                                         "idempotency", "claims", "snapshots"};
@@ -124,7 +126,22 @@ class RocksEventStore final : public EventStore {
     return absl::OkStatus();
   }
 
+  absl::StatusOr<AppendResult> Write(StateWrite write) override {
+    // An append without a stream: CommitGroup skips the stream's checks.
+    AppendRequest request;
+    request.claims = std::move(write.claims);
+    request.releases = std::move(write.releases);
+    request.offsets = std::move(write.offsets);
+    request.idempotency_key = std::move(write.idempotency_key);
+    request.request_fingerprint = std::move(write.request_fingerprint);
+    request.response = std::move(write.response);
+    return AppendGrouped(std::move(request));
+  }
+
   absl::StatusOr<AppendResult> Append(AppendRequest request) override {
+    if (request.stream.empty() || request.stream.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError("stream name must be non-empty and contain no NUL");
+    }
     auto start = std::chrono::steady_clock::now();
     auto result = AppendGrouped(std::move(request));
     if (result.ok()) append_latency_.Observe(std::chrono::steady_clock::now() - start);
@@ -133,10 +150,9 @@ class RocksEventStore final : public EventStore {
 
   HistogramSnapshot AppendLatency() const override { return append_latency_.Snapshot(); }
 
+  // Commits `request` in the next group. An empty stream (Write) has no
+  // events, no version and no concurrency check.
   absl::StatusOr<AppendResult> AppendGrouped(AppendRequest request) {
-    if (request.stream.empty() || request.stream.find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError("stream name must be non-empty and contain no NUL");
-    }
     Writer w;
     w.request = &request;
     std::unique_lock lock(mu_);
@@ -237,25 +253,6 @@ class RocksEventStore final : public EventStore {
     }
     RETURN_IF_ERROR(FromRocks(it->status(), "scanning claims"));
     return out;
-  }
-
-  absl::Status SaveSnapshot(const std::string& stream, StreamVersion version,
-                            const std::string& state) override {
-    std::string value;
-    PutFixed64BE(value, version.value());
-    value.append(state);
-    return FromRocks(db_->Put(WriteOpts(), cfs_[kSnapshots], stream, value), "saving a snapshot");
-  }
-
-  absl::StatusOr<std::optional<std::pair<StreamVersion, std::string>>> LoadSnapshot(
-      const std::string& stream) override {
-    std::string value;
-    auto s = db_->Get(rocksdb::ReadOptions(), cfs_[kSnapshots], stream, &value);
-    using Result = std::optional<std::pair<StreamVersion, std::string>>;
-    if (s.IsNotFound()) return Result();
-    RETURN_IF_ERROR(FromRocks(s, "loading a snapshot"));
-    if (value.size() < 8) return absl::DataLossError("snapshot of " + stream + " is corrupt");
-    return Result(std::make_pair(StreamVersion(GetFixed64BE(value)), value.substr(8)));
   }
 
   absl::StatusOr<GlobalPosition> OutboxCursor(const std::string& name) override {
@@ -403,8 +400,11 @@ class RocksEventStore final : public EventStore {
         }
       }
       // 2. Optimistic concurrency.
-      uint64_t head;
-      if (auto it = heads.find(req.stream); it != heads.end()) {
+      const bool has_stream = !req.stream.empty();
+      uint64_t head = 0;
+      if (!has_stream) {
+        // A state write: no stream to check.
+      } else if (auto it = heads.find(req.stream); it != heads.end()) {
         head = it->second;
       } else {
         auto h = ReadHead(req.stream);
@@ -463,7 +463,7 @@ class RocksEventStore final : public EventStore {
         batch.Put(cfs_[kStreams], StreamKey(req.stream, head), pos_key).PermitUncheckedError();
         result.event_ids.push_back(e.event_id());
       }
-      heads[req.stream] = head;
+      if (has_stream) heads[req.stream] = head;
       result.version = StreamVersion(head);
       result.response = req.response;
       for (const auto& c : req.claims) {

@@ -109,15 +109,10 @@ TEST_F(EventStoreTest, ReusedRequestIdWithDifferentRequestIsRejected) {
 TEST_F(EventStoreTest, ReadAfterRestartKeepsEverything) {
   ASSERT_OK(store_->Append(Req("s1", 0, {"a", "b"}, "req-1")));
   ASSERT_OK(store_->SetOutboxCursor("bus", GlobalPosition(1)));
-  ASSERT_OK(store_->SaveSnapshot("s1", StreamVersion(2), "state"));
   Open();
   EXPECT_EQ(store_->LastPosition(), GlobalPosition(2));
   EXPECT_EQ(store_->StreamHead("s1")->value(), 2u);
   EXPECT_EQ(store_->OutboxCursor("bus")->value(), 1u);
-  auto snap = store_->LoadSnapshot("s1");
-  ASSERT_OK(snap);
-  ASSERT_TRUE(snap->has_value());
-  EXPECT_EQ((*snap)->second, "state");
   auto rec = store_->FindIdempotent("req-1");
   ASSERT_OK(rec);
   ASSERT_TRUE(rec->has_value());
@@ -190,6 +185,58 @@ TEST_F(EventStoreTest, ConsumerOffsetsCommitWithTheEvents) {
   EXPECT_TRUE(store_->LoadOffsets("installation")->empty());
 }
 
+TEST_F(EventStoreTest, StateWritesKeepIndexesAndOffsetsWithoutAnyEvent) {
+  ASSERT_OK(store_->Append(Req("s1", 0, {"a"})));
+  StateWrite w;
+  w.claims.push_back({"parked", "ord_1", "cus_1"});
+  w.offsets.push_back({"billing", "threadline.sales.v1", 0, 9});
+  w.idempotency_key = "parked/ord_1";
+  w.request_fingerprint = "fp";
+  w.response = "first";
+  auto first = store_->Write(w);
+  ASSERT_OK(first);
+  EXPECT_FALSE(first->replayed);
+  EXPECT_TRUE(first->event_ids.empty());
+
+  // Nothing entered the log or any stream.
+  EXPECT_EQ(store_->LastPosition(), GlobalPosition(1));
+  EXPECT_EQ(store_->StreamHead("")->value(), 0u);
+  EXPECT_EQ(store_->FindClaim("parked", "ord_1")->value_or(""), "cus_1");
+  EXPECT_EQ((*store_->LoadOffsets("billing"))[0].next_offset, 9);
+
+  // The same key answers with the first result and writes nothing new.
+  StateWrite again = w;
+  again.claims = {{"parked", "ord_2", "cus_1"}};
+  again.response = "second";
+  auto replay = store_->Write(again);
+  ASSERT_OK(replay);
+  EXPECT_TRUE(replay->replayed);
+  EXPECT_EQ(replay->response, "first");
+  EXPECT_FALSE(store_->FindClaim("parked", "ord_2")->has_value());
+
+  // A claim held by another owner refuses the whole write.
+  StateWrite other;
+  other.claims = {{"parked", "ord_1", "cus_2"}};
+  other.offsets = {{"billing", "threadline.sales.v1", 0, 10}};
+  EXPECT_EQ(store_->Write(other).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ((*store_->LoadOffsets("billing"))[0].next_offset, 9);
+
+  // Releases drop only what the owner holds.
+  StateWrite release;
+  release.releases = {{"parked", "ord_1", "cus_2"}};
+  ASSERT_OK(store_->Write(release));
+  EXPECT_TRUE(store_->FindClaim("parked", "ord_1")->has_value());
+  release.releases = {{"parked", "ord_1", "cus_1"}};
+  ASSERT_OK(store_->Write(release));
+  EXPECT_FALSE(store_->FindClaim("parked", "ord_1")->has_value());
+}
+
+TEST_F(EventStoreTest, AnAppendNeedsAStream) {
+  EXPECT_EQ(store_->Append(Req("", std::nullopt, {"a"})).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->LastPosition(), GlobalPosition(0));
+}
+
 TEST_F(EventStoreTest, ConcurrentAppendsWithSameExpectedVersionExactlyOneWins) {
   ASSERT_OK(store_->Append(Req("s1", 0, {"a"})));
   constexpr int kThreads = 8;
@@ -214,8 +261,8 @@ TEST_F(EventStoreTest, GlobalSequenceIsGapFreeUnderConcurrency) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        auto r = store_->Append(
-            Req("s" + std::to_string(t), std::nullopt, {std::to_string(t) + "-" + std::to_string(i)}));
+        auto r = store_->Append(Req("s" + std::to_string(t), std::nullopt,
+                                    {std::to_string(t) + "-" + std::to_string(i)}));
         ASSERT_OK(r);
       }
     });

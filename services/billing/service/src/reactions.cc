@@ -28,36 +28,65 @@ void Park(const v1::EventEnvelope& in, const absl::Status& why, ReactionCounters
 using ReactToFn = absl::StatusOr<domain::Events> (*)(const AccountState&, const v1::EventEnvelope&,
                                                      const domain::CommandContext&);
 
-// The decided events on the customer's account as one reaction. An
-// unfixable answer comes back as that status, for the caller to park.
-absl::StatusOr<command::Reaction> OnAccount(const command::Env& env, const v1::EventEnvelope& in,
-                                            ReactToFn react) {
-  if (in.customer_id().empty()) {
-    return absl::InvalidArgumentError("event has no customer_id; it cannot be routed");
-  }
-  command::Reaction r;
-  r.target = command::Target{std::string(kAccountAggregate), in.customer_id(), in.customer_id()};
-  ASSIGN_OR_RETURN(auto events, env.store->ReadStream(r.target.Stream()));
-  AccountState state;
-  for (const auto& e : events) Evolve(state, e);
-  r.expected_version = events.empty() ? 0 : events.back().version();
-  ASSIGN_OR_RETURN(r.events, react(state, in, command::ReactionContext(env)));
-  return r;
-}
-
 // Remembers an order whose charges will never be scheduled, so its
-// InstallationCompleted does not wait for them forever.
+// InstallationCompleted does not wait for them forever. Written without an
+// aggregate when there is no account to write it with.
 absl::Status RememberParkedOrder(eventstore::EventStore& store, const v1::EventEnvelope& in) {
   // Without an order id no InstallationCompleted can name it either.
   if (in.order_placed().order_id().empty()) return absl::OkStatus();
-  eventstore::AppendRequest append;
-  append.stream = "billing-parked";
-  append.claims.push_back({kParkedOrders, in.order_placed().order_id(),
-                           in.customer_id().empty() ? "unknown" : in.customer_id()});
-  auto result = store.Append(std::move(append));
+  eventstore::StateWrite write;
+  write.claims.push_back({kParkedOrders, in.order_placed().order_id(),
+                          in.customer_id().empty() ? "unknown" : in.customer_id()});
+  auto result = store.Write(std::move(write));
   // Parked before (a re-delivery): the claim is already there.
   if (absl::IsAlreadyExists(result.status())) return absl::OkStatus();
   return result.status();
+}
+
+// The claim that parks `in`'s order with the account's own write, unless
+// it is held already (a re-delivery, or the same order id twice).
+absl::StatusOr<std::vector<eventstore::UniqueClaim>> ParkedOrderClaim(eventstore::EventStore& store,
+                                                                      const v1::EventEnvelope& in) {
+  std::vector<eventstore::UniqueClaim> claims;
+  const std::string& order_id = in.order_placed().order_id();
+  if (!in.has_order_placed() || order_id.empty()) return claims;
+  ASSIGN_OR_RETURN(auto holder, store.FindClaim(kParkedOrders, order_id));
+  if (!holder) claims.push_back({kParkedOrders, order_id, in.customer_id()});
+  return claims;
+}
+
+// The reaction on the customer's account: `react` decides on the account
+// as it stands when written. Input no retry can fix is parked there and
+// then (logged, counted, and for an order, remembered in the same write);
+// UNAVAILABLE for a completion whose order was parked is parked too; any
+// other UNAVAILABLE goes back to the reactor, which retries the message.
+command::Reaction OnAccount(const command::Env& env, const v1::EventEnvelope& in, ReactToFn react,
+                            ReactionCounters* counters) {
+  return command::ReactOn<AccountState>(
+      command::Target{std::string(kAccountAggregate), in.customer_id(), in.customer_id()},
+      [env, in, react, counters](const AccountState& state, const domain::CommandContext& ctx)
+          -> absl::StatusOr<command::Decision> {
+        auto events = react(state, in, ctx);
+        if (absl::IsUnavailable(events.status()) && in.has_installation_completed()) {
+          ASSIGN_OR_RETURN(auto parked, env.store->FindClaim(
+                                            kParkedOrders, in.installation_completed().order_id()));
+          if (!parked) return events.status();
+        } else if (!command::IsUnfixable(events.status())) {
+          return events;
+        }
+        Park(in, events.status(), counters);
+        command::Decision d;
+        ASSIGN_OR_RETURN(d.claims, ParkedOrderClaim(*env.store, in));
+        return d;
+      });
+}
+
+// An event billing cannot route to an account: parked before any write.
+std::vector<command::Reaction> Unroutable(const command::Env& env, const v1::EventEnvelope& in,
+                                          ReactionCounters* counters, absl::Status* status) {
+  Park(in, absl::InvalidArgumentError("event has no customer_id; it cannot be routed"), counters);
+  if (in.has_order_placed()) *status = RememberParkedOrder(*env.store, in);
+  return {};
 }
 
 }  // namespace
@@ -70,14 +99,13 @@ command::ReactFn NewSalesReaction(command::Env env, ReactionCounters* counters) 
                       : in.has_order_cancelled() ? &ReactToOrderCancelled
                                                  : nullptr;
     if (react == nullptr) return reactions;
-    auto r = OnAccount(env, in, react);
-    if (command::IsUnfixable(r.status())) {
-      if (in.has_order_placed()) RETURN_IF_ERROR(RememberParkedOrder(*env.store, in));
-      Park(in, r.status(), counters);
+    if (in.customer_id().empty()) {
+      absl::Status s;
+      reactions = Unroutable(env, in, counters, &s);
+      RETURN_IF_ERROR(s);
       return reactions;
     }
-    RETURN_IF_ERROR(r.status());
-    reactions.push_back(std::move(*r));
+    reactions.push_back(OnAccount(env, in, react, counters));
     return reactions;
   };
 }
@@ -87,22 +115,13 @@ command::ReactFn NewInstallationReaction(command::Env env, ReactionCounters* cou
           counters](const v1::EventEnvelope& in) -> absl::StatusOr<std::vector<command::Reaction>> {
     std::vector<command::Reaction> reactions;
     if (!in.has_installation_completed()) return reactions;
-    auto r = OnAccount(env, in, &ReactToInstallationCompleted);
-    if (absl::IsUnavailable(r.status())) {
-      ASSIGN_OR_RETURN(auto parked,
-                       env.store->FindClaim(kParkedOrders, in.installation_completed().order_id()));
-      if (parked) {
-        Park(in, r.status(), counters);
-        return reactions;
-      }
-      return r.status();  // the reactor retries it from the stored offset
-    }
-    if (command::IsUnfixable(r.status())) {
-      Park(in, r.status(), counters);
+    if (in.customer_id().empty()) {
+      absl::Status s;
+      reactions = Unroutable(env, in, counters, &s);
+      RETURN_IF_ERROR(s);
       return reactions;
     }
-    RETURN_IF_ERROR(r.status());
-    reactions.push_back(std::move(*r));
+    reactions.push_back(OnAccount(env, in, &ReactToInstallationCompleted, counters));
     return reactions;
   };
 }

@@ -9,28 +9,22 @@ command::Target AccountTarget(const std::string& customer_id) {
   return command::Target{std::string(kAccountAggregate), customer_id, customer_id};
 }
 
-void EvolveAccount(AccountState& s, const v1::EventEnvelope& e) { Evolve(s, e); }
-
 // The common path of every command on an account. `decide` picks the
 // domain's Decide overload (some take the credit policy).
-template <typename Request, typename Response>
-absl::StatusOr<Response> OnAccount(
-    const command::Env& env, const command::Invocation& inv, const Request& r,
-    const std::function<absl::StatusOr<domain::Events>(const AccountState&,
-                                                       const domain::CommandContext&)>& decide,
-    const std::function<void(Response&, const command::Outcome&)>& respond) {
+template <typename Request, typename Response, typename DecideFn, typename RespondFn>
+absl::StatusOr<Response> OnAccount(const command::Env& env, const command::Invocation& inv,
+                                   const Request& r, DecideFn decide, RespondFn respond) {
   // The request id first, as command::Run would (a request without one is
   // answered as such), then the customer id, before a stream name is built
   // from it.
   RETURN_IF_ERROR(domain::ValidateRequestId(r.request_id()));
   RETURN_IF_ERROR(domain::ValidateId("customer_id", r.customer_id(), "cus"));
   return command::Run<AccountState, Request, Response>(env, inv, r, AccountTarget(r.customer_id()),
-                                                       EvolveAccount, decide, respond);
+                                                       decide, respond);
 }
 
 template <typename Request>
-std::function<absl::StatusOr<domain::Events>(const AccountState&, const domain::CommandContext&)>
-Plain(const Request& r) {
+auto Plain(const Request& r) {
   return
       [&r](const AccountState& s, const domain::CommandContext& ctx) { return Decide(s, r, ctx); };
 }

@@ -201,11 +201,16 @@ TEST_F(BillingGrpcTest, RetriedRequestAnswersTheFirstResultAndAppendsNothing) {
   EXPECT_EQ(second.invoice_id(), first.invoice_id());
   EXPECT_EQ(second.total().amount_minor(), first.total().amount_minor());
   EXPECT_EQ(*store_->Checksum(), *before);
-  // The same OrderPlaced again schedules nothing.
+  // The same OrderPlaced again, decided afresh (not replayed by the
+  // reactor's key), schedules nothing and writes nothing.
   auto again = NewSalesReaction(env_)(OrderPlaced());
   ASSERT_OK(again);
   ASSERT_EQ(again->size(), 1u);
-  EXPECT_TRUE((*again)[0].events.empty());
+  auto applied = command::ApplyReactions(env_, "fresh-consumer", OrderPlaced(), std::move(*again));
+  ASSERT_OK(applied);
+  EXPECT_EQ(applied->appended, 0u);
+  EXPECT_EQ(applied->replayed, 0u);
+  EXPECT_EQ(*store_->Checksum(), *before);
 }
 
 TEST_F(BillingGrpcTest, StaleExpectedVersionIsAborted) {

@@ -59,11 +59,14 @@ absl::StatusOr<std::vector<command::Reaction>> OnOrderPlaced(const command::Env&
 
   const std::string work_order_id = events.front().work_order_created().work_order_id();
   const std::string customer_id = events.front().customer_id();
-  command::Reaction r;
-  r.target = command::Target{std::string(kWorkOrderAggregate), work_order_id, customer_id};
-  r.events = std::move(events);
-  r.claims.push_back({kWorkOrdersByOrder, order_id + "/" + work_order_id, work_order_id});
-  r.claims.push_back({kWorkOrdersByCustomer, customer_id + "/" + work_order_id, work_order_id});
+  command::Decision d(std::move(events));
+  d.claims.push_back({kWorkOrdersByOrder, order_id + "/" + work_order_id, work_order_id});
+  d.claims.push_back({kWorkOrdersByCustomer, customer_id + "/" + work_order_id, work_order_id});
+  // A new work order: its id was just drawn, so its stream is empty.
+  command::Reaction r = command::ReactOn<WorkOrderState>(
+      command::Target{std::string(kWorkOrderAggregate), work_order_id, customer_id},
+      [d](const WorkOrderState&,
+          const domain::CommandContext&) -> absl::StatusOr<command::Decision> { return d; });
   Log().Info("work order decided", {{"work_order_id", work_order_id},
                                     {"order_id", order_id},
                                     {"customer_id", customer_id},
@@ -91,15 +94,23 @@ absl::StatusOr<std::vector<command::Reaction>> OnOrderCancelled(const command::E
   auto it = index.by_order.find(order_id);
   if (it == index.by_order.end()) return reactions;
   for (const auto& ref : it->second) {
-    command::Reaction r;
-    r.target = command::Target{std::string(kWorkOrderAggregate), ref.work_order_id,
-                               ref.customer_id.empty() ? in.customer_id() : ref.customer_id};
-    ASSIGN_OR_RETURN(StreamVersion head, env.store->StreamHead(r.target.Stream()));
-    r.expected_version = head.value();
-    for (const auto& e : *decided) {
-      if (WorkOrderIdOf(e) == ref.work_order_id) r.events.push_back(e);
-    }
-    reactions.push_back(std::move(r));
+    // Decided again on the work order as it stands when written: a command
+    // may have closed it since the index was read.
+    const std::string work_order_id = ref.work_order_id;
+    reactions.push_back(command::ReactOn<OrderIndex>(
+        command::Target{std::string(kWorkOrderAggregate), work_order_id,
+                        ref.customer_id.empty() ? in.customer_id() : ref.customer_id},
+        [in, work_order_id](const OrderIndex& one, const domain::CommandContext& ctx)
+            -> absl::StatusOr<command::Decision> {
+          auto decided = ReactToOrderCancelled(one, in, ctx);
+          // Unfixable input was parked above, from the whole index.
+          if (!decided.ok()) return command::Decision();
+          command::Decision d;
+          for (auto& e : *decided) {
+            if (WorkOrderIdOf(e) == work_order_id) d.events.push_back(std::move(e));
+          }
+          return d;
+        }));
   }
   return reactions;
 }

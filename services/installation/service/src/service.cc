@@ -9,28 +9,18 @@ std::string Stream(const std::string& work_order_id) {
   return std::string(kWorkOrderAggregate) + "-" + work_order_id;
 }
 
-// Commands name only the work order; its events must still carry the
-// customer, whom the work order's first event names. Empty for an unknown
-// work order, which the domain then answers NOT_FOUND.
-absl::StatusOr<command::Target> WorkOrderTarget(eventstore::EventStore& store,
-                                                const std::string& work_order_id) {
-  RETURN_IF_ERROR(domain::ValidateId("work_order_id", work_order_id, kWorkOrderPrefix));
-  ASSIGN_OR_RETURN(auto first, store.ReadStream(Stream(work_order_id), StreamVersion(0), 1));
-  std::string customer_id = first.empty() ? "" : first.front().customer_id();
-  return command::Target{std::string(kWorkOrderAggregate), work_order_id, customer_id};
-}
-
 // The common path of every command on a work order.
-template <typename Request, typename Response>
-absl::StatusOr<Response> OnWorkOrder(
-    const command::Env& env, const command::Invocation& inv, const Request& r,
-    const std::function<void(Response&, const command::Outcome&)>& respond) {
-  // command::Run checks it too, but only after the work order is looked up:
-  // a request without an id is answered as such, whatever else it lacks.
+template <typename Request, typename Response, typename RespondFn>
+absl::StatusOr<Response> OnWorkOrder(const command::Env& env, const command::Invocation& inv,
+                                     const Request& r, RespondFn respond) {
+  // command::Run checks it too, but only after the work order id: a request
+  // without an id is answered as such, whatever else it lacks. The work
+  // order's customer comes from its state; an unknown work order is the
+  // domain's NOT_FOUND.
   RETURN_IF_ERROR(domain::ValidateRequestId(r.request_id()));
-  ASSIGN_OR_RETURN(command::Target target, WorkOrderTarget(*env.store, r.work_order_id()));
+  RETURN_IF_ERROR(domain::ValidateId("work_order_id", r.work_order_id(), kWorkOrderPrefix));
   return command::Run<WorkOrderState, Request, Response>(
-      env, inv, r, target, [](WorkOrderState& s, const v1::EventEnvelope& e) { Evolve(s, e); },
+      env, inv, r, command::Target{std::string(kWorkOrderAggregate), r.work_order_id(), ""},
       [&](const WorkOrderState& s, const domain::CommandContext& ctx) { return Decide(s, r, ctx); },
       respond);
 }
@@ -42,10 +32,8 @@ void AckOnly(Response& resp, const command::Outcome& o) {
 
 absl::StatusOr<v1::WorkOrder> LoadView(eventstore::EventStore& store,
                                        const std::string& work_order_id) {
-  WorkOrderState state;
-  RETURN_IF_ERROR(command::Load(
-      store, Stream(work_order_id), [&](const v1::EventEnvelope& e) { Evolve(state, e); },
-      "work order " + work_order_id));
+  ASSIGN_OR_RETURN(auto state, command::Load<WorkOrderState>(store, Stream(work_order_id),
+                                                             "work order " + work_order_id));
   return ToView(state);
 }
 

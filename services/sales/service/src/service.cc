@@ -17,7 +17,7 @@ absl::StatusOr<Response> OnCustomer(const command::Env& env, const command::Invo
                                     const Request& r) {
   RETURN_IF_ERROR(domain::ValidateId("customer_id", r.customer_id(), "cus"));
   return command::Run<CustomerState, Request, Response>(
-      env, inv, r, CustomerTarget(r.customer_id()), Evolve,
+      env, inv, r, CustomerTarget(r.customer_id()),
       [&](const CustomerState& s, const domain::CommandContext& ctx) { return Decide(s, r, ctx); },
       [](Response& resp, const command::Outcome& o) { command::FillAck(o, resp.mutable_ack()); });
 }
@@ -30,28 +30,26 @@ absl::StatusOr<v1::RegisterCustomerResponse> SalesService::RegisterCustomer(
   // (and its id) before this one is ever used.
   const std::string customer_id = NewId("cus", env_.clock ? *env_.clock : Clock::Real());
   return command::Run<CustomerState, v1::RegisterCustomerRequest, v1::RegisterCustomerResponse>(
-      env_, inv, r, CustomerTarget(customer_id), Evolve,
-      [&](const CustomerState& s, const domain::CommandContext& ctx) {
-        return Decide(s, r, ctx, customer_id);
+      env_, inv, r, CustomerTarget(customer_id),
+      [&](const CustomerState& s,
+          const domain::CommandContext& ctx) -> absl::StatusOr<command::Decision> {
+        ASSIGN_OR_RETURN(command::Decision d, Decide(s, r, ctx, customer_id));
+        // Phone numbers and e-mails identify one customer: registering them
+        // again for someone else is ALREADY_EXISTS naming the holder.
+        for (const auto& e : d.events) {
+          if (!e.has_customer_registered()) continue;
+          for (const auto& p : e.customer_registered().phone_numbers()) {
+            d.claims.push_back({"phone", p, customer_id});
+          }
+          for (const auto& m : e.customer_registered().emails()) {
+            d.claims.push_back({"email", m, customer_id});
+          }
+        }
+        return d;
       },
       [&](v1::RegisterCustomerResponse& resp, const command::Outcome& o) {
         resp.set_customer_id(customer_id);
         command::FillAck(o, resp.mutable_ack());
-      },
-      [&](const domain::Events& events) {
-        // Phone numbers and e-mails identify one customer: registering them
-        // again for someone else is ALREADY_EXISTS naming the holder.
-        std::vector<eventstore::UniqueClaim> claims;
-        for (const auto& e : events) {
-          if (!e.has_customer_registered()) continue;
-          for (const auto& p : e.customer_registered().phone_numbers()) {
-            claims.push_back({"phone", p, customer_id});
-          }
-          for (const auto& m : e.customer_registered().emails()) {
-            claims.push_back({"email", m, customer_id});
-          }
-        }
-        return claims;
       });
 }
 
@@ -59,7 +57,7 @@ absl::StatusOr<v1::PlaceOrderResponse> SalesService::PlaceOrder(const command::I
                                                                 const v1::PlaceOrderRequest& r) {
   RETURN_IF_ERROR(domain::ValidateId("customer_id", r.customer_id(), "cus"));
   return command::Run<CustomerState, v1::PlaceOrderRequest, v1::PlaceOrderResponse>(
-      env_, inv, r, CustomerTarget(r.customer_id()), Evolve,
+      env_, inv, r, CustomerTarget(r.customer_id()),
       [&](const CustomerState& s, const domain::CommandContext& ctx) { return Decide(s, r, ctx); },
       [](v1::PlaceOrderResponse& resp, const command::Outcome& o) {
         for (const auto& e : o.events) {
@@ -74,8 +72,8 @@ absl::StatusOr<v1::PlaceOrderResponse> SalesService::PlaceOrder(const command::I
       });
 }
 
-absl::StatusOr<v1::CancelOrderResponse> SalesService::CancelOrder(
-    const command::Invocation& inv, const v1::CancelOrderRequest& r) {
+absl::StatusOr<v1::CancelOrderResponse> SalesService::CancelOrder(const command::Invocation& inv,
+                                                                  const v1::CancelOrderRequest& r) {
   return OnCustomer<v1::CancelOrderRequest, v1::CancelOrderResponse>(env_, inv, r);
 }
 

@@ -4,6 +4,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -123,6 +124,74 @@ TEST_F(SalesGrpcTest, ConcurrentCommandsWithTheSameExpectedVersionExactlyOneWins
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 1);
   EXPECT_EQ(aborted.load(), kClients - 1);
+}
+
+// Without expected_version a command decides on whatever the state is: it
+// never answers ABORTED because other writers of the same customer were
+// quicker, and the stream grows by exactly one version per command.
+TEST_F(SalesGrpcTest, ConcurrentWritersWithoutExpectedVersionAllSucceedWithoutGaps) {
+  std::string customer = Register("r1", "+4915112345678");
+  constexpr int kWriters = 8;
+  constexpr int kPerWriter = 40;
+  std::atomic<int> ok{0};
+  std::vector<std::string> failures[kWriters];
+  std::vector<uint64_t> versions[kWriters];
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kPerWriter; ++i) {
+        v1::LogContactRequest r;
+        r.set_request_id("w" + std::to_string(w) + "-" + std::to_string(i));
+        r.set_channel(v1::CHANNEL_PHONE);
+        r.set_customer_id(customer);
+        r.set_direction(v1::CONTACT_DIRECTION_INBOUND);
+        r.set_outcome("call");
+        v1::LogContactResponse resp;
+        auto s = stub_->LogContact(Ctx().get(), r, &resp);
+        if (s.ok()) {
+          ++ok;
+          versions[w].push_back(resp.ack().version());
+        } else {
+          failures[w].push_back(std::to_string(s.error_code()) + " " + s.error_message());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int w = 0; w < kWriters; ++w) {
+    EXPECT_TRUE(failures[w].empty()) << "writer " << w << ": " << failures[w].size()
+                                     << " failed, first: " << failures[w].front();
+  }
+  EXPECT_EQ(ok.load(), kWriters * kPerWriter);
+
+  // Every answer names its own version: 2..N+1 (the registration is 1), each once.
+  std::vector<uint64_t> all;
+  for (const auto& v : versions) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), static_cast<size_t>(kWriters * kPerWriter));
+  for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], i + 2) << "at answer " << i;
+  auto events = store_->ReadStream("customer-" + customer);
+  ASSERT_OK(events);
+  ASSERT_EQ(events->size(), all.size() + 1);
+  for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].version(), i + 1);
+
+  // A stale expected_version is the only ABORTED, naming what it gave and
+  // where the customer is.
+  v1::LogContactRequest stale;
+  stale.set_request_id("stale");
+  stale.set_channel(v1::CHANNEL_PHONE);
+  stale.set_customer_id(customer);
+  stale.set_direction(v1::CONTACT_DIRECTION_INBOUND);
+  stale.set_outcome("call");
+  stale.set_expected_version(5);
+  v1::LogContactResponse resp;
+  auto s = stub_->LogContact(Ctx().get(), stale, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED) << s.error_message();
+  const std::string head = std::to_string(events->size());
+  EXPECT_NE(s.error_message().find("is at version " + head), std::string::npos)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("the request expected 5"), std::string::npos)
+      << s.error_message();
 }
 
 TEST_F(SalesGrpcTest, RequestIdReusedForAnotherRequestIsRejectedAndChangesNothing) {

@@ -57,8 +57,7 @@ absl::StatusOr<std::vector<std::string>> UpdateDirectory(const command::Env& env
                                                          const domain::CommandContext& ctx) {
   eventstore::EventStore& store = *env.store;
   const auto& p = in.customer_registered();
-  eventstore::AppendRequest append;
-  append.stream = "support-directory";
+  eventstore::StateWrite append;
   append.idempotency_key = std::string(kDirectoryConsumer) + "/" + in.event_id() + "/directory";
   append.request_fingerprint = append.idempotency_key;
 
@@ -102,7 +101,7 @@ absl::StatusOr<std::vector<std::string>> UpdateDirectory(const command::Env& env
                                link.callback_id()});
   }
   append.response = JoinIds(ids);
-  ASSIGN_OR_RETURN(auto result, store.Append(std::move(append)));
+  ASSIGN_OR_RETURN(auto result, store.Write(std::move(append)));
   // On a re-delivery: the list of the first delivery.
   return SplitIds(result.response);
 }
@@ -127,17 +126,17 @@ command::ReactFn NewDirectoryReaction(command::Env env) {
       ASSIGN_OR_RETURN(ids, UpdateDirectory(env, in, customer, ctx));
     }
     for (const auto& id : ids) {
-      ASSIGN_OR_RETURN(CallbackState s, LoadCallback(*env.store, id));
-      command::Reaction r;
-      r.target = command::Target{std::string(kCallbackAggregate), id, customer};
-      r.expected_version = s.version;
-      if (Waiting(s)) {
-        // The domain decides the link, from a directory of this one call.
-        Directory one;
-        one.pending_by_phone[s.phone_number].push_back(Pending(s));
-        ASSIGN_OR_RETURN(r.events, ReactToCustomerRegistered(one, in, ctx));
-      }
-      reactions.push_back(std::move(r));
+      // Decided on the callback as it stands when written: the domain links
+      // it, from a directory of this one call, while it still waits.
+      reactions.push_back(command::ReactOn<CallbackState>(
+          command::Target{std::string(kCallbackAggregate), id, customer},
+          [in](const CallbackState& s,
+               const domain::CommandContext& ctx) -> absl::StatusOr<command::Decision> {
+            if (!Waiting(s)) return command::Decision();
+            Directory one;
+            one.pending_by_phone[s.phone_number].push_back(Pending(s));
+            return ReactToCustomerRegistered(one, in, ctx);
+          }));
     }
     return reactions;
   };

@@ -67,10 +67,9 @@ std::mutex& PhoneLinkMutex() {
 
 absl::Status Release(eventstore::EventStore& store, std::vector<eventstore::UniqueClaim> claims) {
   if (claims.empty()) return absl::OkStatus();
-  eventstore::AppendRequest append;
-  append.stream = "support-indexes";
-  append.releases = std::move(claims);
-  return store.Append(std::move(append)).status();
+  eventstore::StateWrite write;
+  write.releases = std::move(claims);
+  return store.Write(std::move(write)).status();
 }
 
 }  // namespace threadline::support::index

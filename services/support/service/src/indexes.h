@@ -69,9 +69,8 @@ absl::StatusOr<std::vector<std::string>> PendingCalls(eventstore::EventStore& st
 // waits unlinked forever.
 std::mutex& PhoneLinkMutex();
 
-// Drops `claims` (each only while held by its owner) in an append of their
-// own. For index entries a command made stale after the fact; the SLA timer
-// also drops stale deadlines it meets, so losing this write loses nothing.
+// Drops `claims` (each only while held by its owner) in a write of their
+// own: the SLA timer's clean-up of deadline entries it finds stale.
 absl::Status Release(eventstore::EventStore& store, std::vector<eventstore::UniqueClaim> claims);
 
 }  // namespace threadline::support::index

@@ -1,10 +1,11 @@
 // The SLA timer walks the deadline indexes (open_ticket, open_callback)
 // earliest first and stops at the first deadline still ahead. An entry is a
-// hint, the stream is the truth: each due entry's aggregate is loaded and
-// the domain's DueBreaches decides. The breach is appended with the
-// aggregate's version, an idempotency key per (aggregate, due time) and the
-// release of the entry, in one append; an entry whose due time is no longer
-// the aggregate's (resolved, completed, escalated, reopened) is dropped.
+// hint, the stream is the truth: each due entry's aggregate is written
+// through the one write path, where the domain's DueBreaches decides. The
+// breach is appended with an idempotency key per (aggregate, due time) and
+// the release of the entry, in one append; an entry whose due time is no
+// longer the aggregate's (resolved, completed, escalated, reopened) is
+// dropped.
 
 #include "indexes.h"
 #include "threadline/common/log.h"
@@ -113,62 +114,47 @@ absl::StatusOr<SlaTimer::Outcome> SlaTimer::Process(const char* idx, const std::
     return Outcome::kDropped;
   }
   const std::string aggregate(ticket ? kTicketAggregate : kCallbackAggregate);
-  const std::string stream = aggregate + "-" + entry->id;
-  domain::Events events;
-  std::string customer;
-  uint64_t version = 0;
-  std::optional<TimePoint> due;
-  if (ticket) {
-    ASSIGN_OR_RETURN(auto s, command::Fold<TicketState>(*env_.store, stream));
-    events = DueBreaches(s, now);
-    customer = s.customer_id;
-    version = s.version;
-    due = DueOf(s);
-  } else {
-    ASSIGN_OR_RETURN(auto s, command::Fold<CallbackState>(*env_.store, stream));
-    events = DueBreaches(s, now);
-    customer = s.customer_id;
-    version = s.version;
-    due = DueOf(s);
-  }
   const eventstore::UniqueClaim claim{idx, value, entry->id};
-  // Another due time's breach belongs to that due time's own entry.
-  if (events.empty() || due != entry->due) {
+  const std::string key =
+      "support.sla/" + entry->id + "/" + std::to_string(ToUnixMicros(entry->due));
+  command::Write w;
+  w.target = command::Target{aggregate, entry->id, ""};
+  w.stamp.channel = v1::CHANNEL_SYSTEM;
+  w.stamp.actor.set_principal("support-sla-timer");
+  w.stamp.actor.set_role("system");
+  w.stamp.correlation_id = key;
+  w.idempotency_key = key;
+  w.fingerprint = key;
+  // The breach and the end of its entry in one write; an entry whose due
+  // time is no longer the aggregate's (resolved, completed, escalated,
+  // reopened) only leaves the index.
+  bool stale = false;
+  auto decide = [&](const auto& s, const domain::CommandContext&) {
+    command::Decision d;
+    d.releases = {claim};
+    d.events = DueBreaches(s, now);
+    // Another due time's breach belongs to that due time's own entry.
+    if (d.events.empty() || DueOf(s) != entry->due) {
+      d.events.clear();
+      stale = true;
+    }
+    return absl::StatusOr<command::Decision>(std::move(d));
+  };
+  auto written = ticket ? command::WriteAggregate<TicketState>(env_, w, decide)
+                        : command::WriteAggregate<CallbackState>(env_, w, decide);
+  RETURN_IF_ERROR(written.status());
+  if (written->replayed) {
+    // Breached (or found stale) before, but the entry survived: drop it now.
     RETURN_IF_ERROR(index::Release(*env_.store, {claim}));
+    return Outcome::kDropped;
+  }
+  if (stale) {
     std::lock_guard lock(mu_);
     ++stats_.stale;
     return Outcome::kDropped;
   }
-
-  const std::string key =
-      "support.sla/" + entry->id + "/" + std::to_string(ToUnixMicros(entry->due));
-  command::Target target{aggregate, entry->id, customer};
-  command::Stamp stamp;
-  stamp.channel = v1::CHANNEL_SYSTEM;
-  stamp.actor.set_principal("support-sla-timer");
-  stamp.actor.set_role("system");
-  stamp.correlation_id = key;
-  stamp.now = now;
-  command::StampEvents(env_, target, stamp, version, events);
-  eventstore::AppendRequest append;
-  append.stream = stream;
-  append.expected_version = StreamVersion(version);
-  append.events = std::move(events);
-  append.idempotency_key = key;
-  append.request_fingerprint = key;
-  append.releases = {claim};
-  auto result = env_.store->Append(std::move(append));
-  if (!result.ok() && result.status().code() == absl::StatusCode::kAborted) {
-    // A command changed the aggregate meanwhile; the next pass decides again.
-    return Outcome::kKept;
-  }
-  RETURN_IF_ERROR(result.status());
-  if (result->replayed) {
-    // Breached before, but the entry survived: drop it now.
-    RETURN_IF_ERROR(index::Release(*env_.store, {claim}));
-    return Outcome::kDropped;
-  }
-  Log().Info("SLA breached", {{"aggregate", aggregate}, {"id", entry->id}, {"stream", stream}});
+  Log().Info("SLA breached",
+             {{"aggregate", aggregate}, {"id", entry->id}, {"stream", w.target.Stream()}});
   std::lock_guard lock(mu_);
   ++stats_.breaches;
   return Outcome::kBreached;

@@ -16,20 +16,31 @@
 
 namespace threadline::command {
 
-// What a reaction wants appended: events on one aggregate, decided from
-// that aggregate's state at `expected_version`.
+// One aggregate write a reaction wants: made by ReactOn, decided on the
+// aggregate's current state inside the one write path (write.h), so a
+// command that changed the aggregate meanwhile is simply seen.
 struct Reaction {
   Target target;
-  uint64_t expected_version = 0;
-  domain::Events events;
-  // Index entries (event store claims) written in the same append as the
-  // events, so a crash can never leave an event its index does not know.
-  std::vector<eventstore::UniqueClaim> claims;
-  std::vector<eventstore::UniqueClaim> releases;
+  // Runs the write (WriteAggregate with the reaction's State and decision).
+  std::function<absl::StatusOr<Outcome>(const Env&, const Write&)> write;
 };
 
-// Decides the reactions to one event of another department. It may read
-// the store (to load the aggregates it changes). Pure apart from reads.
+// A reaction on `target` deciding with `decide(const State&, const
+// domain::CommandContext&) -> absl::StatusOr<Decision>`; `decide` may run
+// again on a re-delivery and must have no effects of its own.
+template <typename State, typename DecideFn>
+Reaction ReactOn(Target target, DecideFn decide) {
+  Reaction r;
+  r.target = std::move(target);
+  r.write = [decide = std::move(decide)](const Env& env, const Write& w) {
+    return WriteAggregate<State>(env, w, decide);
+  };
+  return r;
+}
+
+// The reactions to one event of another department: which aggregates to
+// write, each with the decision to make on it. It may read the store (an
+// index, say); the aggregates themselves are read by the write path.
 using ReactFn = std::function<absl::StatusOr<std::vector<Reaction>>(const v1::EventEnvelope&)>;
 
 // The context a reaction decides in: now, the system channel, the
@@ -58,13 +69,12 @@ struct Applied {
   uint64_t replayed = 0;
 };
 
-// Stamps (system channel, the service's "-reactions" principal, causation =
-// `source`) and appends each reaction with events, with its claims and
-// releases, in one append per reaction keyed by (consumer, source event,
-// index in `reactions`): a re-delivery of `source` appends nothing. ABORTED
-// means a command changed an aggregate meanwhile: decide again and retry.
-// This is what a Reactor does with each message; tests that call a ReactFn
-// directly use it to store the result the same way.
+// Writes each reaction through the one write path, stamped with the system
+// channel, the service's "-reactions" principal and causation = `source`,
+// keyed by (consumer, source event, index in `reactions`): a re-delivery of
+// `source` appends nothing, so the list must be the same on every delivery.
+// A reaction that decides nothing appends nothing. This is what a Reactor
+// does with each message.
 absl::StatusOr<Applied> ApplyReactions(const Env& env, std::string_view consumer,
                                        const v1::EventEnvelope& source,
                                        std::vector<Reaction> reactions);

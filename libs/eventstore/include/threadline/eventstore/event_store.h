@@ -75,6 +75,21 @@ struct AppendRequest {
   std::vector<ConsumerOffset> offsets;
 };
 
+// Index entries, consumer offsets and an idempotent answer written without
+// events, so without a stream: support's indexes, billing's parked orders, a
+// consumer's offsets. Same atomicity, claim rules and idempotency as an
+// append; it never touches an aggregate.
+struct StateWrite {
+  std::vector<UniqueClaim> claims;
+  std::vector<UniqueClaim> releases;
+  std::vector<ConsumerOffset> offsets;
+  // As in AppendRequest: a later write with the same key answers with this
+  // write's result (and `response`) and writes nothing.
+  std::string idempotency_key;
+  std::string request_fingerprint;
+  std::string response;
+};
+
 struct AppendResult {
   StreamVersion version;  // stream version after the append
   std::vector<std::string> event_ids;
@@ -89,8 +104,8 @@ struct IdempotentRecord {
 };
 
 // Event store on RocksDB: per-aggregate streams with optimistic concurrency,
-// a gap-free global sequence (the outbox), idempotency keys, unique claims,
-// snapshots and consumer offsets, each append in one WriteBatch.
+// a gap-free global sequence (the outbox), idempotency keys, unique claims
+// and consumer offsets, each append in one WriteBatch.
 //
 // Thread-safe. Concurrent appends are grouped into one write and one fsync
 // (group commit) by whichever caller arrives first. Owns the database;
@@ -104,6 +119,11 @@ class EventStore {
   // ALREADY_EXISTS when a claim is held by another owner; INVALID_ARGUMENT
   // when the idempotency key was used for a different request.
   [[nodiscard]] virtual absl::StatusOr<AppendResult> Append(AppendRequest request) = 0;
+
+  // Writes claims, releases and offsets atomically, with no events. Errors as
+  // Append (ALREADY_EXISTS for a held claim, INVALID_ARGUMENT for a reused
+  // idempotency key); never ABORTED. Grouped with concurrent appends.
+  [[nodiscard]] virtual absl::StatusOr<AppendResult> Write(StateWrite write) = 0;
 
   // The first answer for an idempotency key, if any.
   [[nodiscard]] virtual absl::StatusOr<std::optional<IdempotentRecord>> FindIdempotent(
@@ -128,12 +148,6 @@ class EventStore {
   // Every (value, owner) in `index` whose value starts with `prefix`.
   [[nodiscard]] virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanClaims(
       const std::string& index, const std::string& prefix, size_t max) = 0;
-
-  // Snapshots: an aggregate's state serialized at a version.
-  [[nodiscard]] virtual absl::Status SaveSnapshot(const std::string& stream, StreamVersion version,
-                                                  const std::string& state) = 0;
-  [[nodiscard]] virtual absl::StatusOr<std::optional<std::pair<StreamVersion, std::string>>>
-  LoadSnapshot(const std::string& stream) = 0;
 
   // Outbox cursor: every event up to this position is published.
   [[nodiscard]] virtual absl::StatusOr<GlobalPosition> OutboxCursor(const std::string& name) = 0;
