@@ -6,7 +6,7 @@
 
 #include <atomic>
 
-#include "interposed_store.h"
+#include "test_store.h"
 #include "threadline/bus/embedded.h"
 #include "threadline/testing/testing.h"
 
@@ -14,21 +14,11 @@ namespace threadline::command {
 namespace {
 
 using ::threadline::command::testing::InterposedStore;
-using ::threadline::testing::TempDir;
+using ::threadline::command::testing::Note;
+using ::threadline::command::testing::Notes;
 using ::threadline::testing::WaitFor;
 
 constexpr char kTopic[] = "threadline.sales.v1";
-
-struct Notes {
-  uint64_t version = 0;
-  std::string customer_id;
-  size_t count = 0;
-};
-void Evolve(Notes& s, const v1::EventEnvelope& e) {
-  s.version = e.version();
-  s.customer_id = e.customer_id();
-  ++s.count;
-}
 
 // A bus whose consumers fail their next `failures` polls.
 class FlakyBus final : public bus::Bus {
@@ -78,17 +68,11 @@ class FlakyBus final : public bus::Bus {
   bus::Bus* inner_;
 };
 
-class ReactorRetryTest : public ::testing::Test {
+class ReactorRetryTest : public command::testing::StoreTest {
  protected:
+  ReactorRetryTest() : StoreTest(v1::DEPARTMENT_INSTALLATION) {}
   void SetUp() override {
-    eventstore::Options o;
-    o.path = (dir_.path() / "store").string();
-    o.sync = false;
-    auto s = eventstore::EventStore::Open(o);
-    ASSERT_OK(s);
-    real_ = std::move(*s);
-    store_ = std::make_unique<InterposedStore>(real_.get());
-    env_ = Env{store_.get(), nullptr, "test", v1::DEPARTMENT_INSTALLATION};
+    StoreTest::SetUp();
     bus::EmbeddedBusOptions bo;
     bo.path = (dir_.path() / "bus").string();
     bo.sync = false;
@@ -149,10 +133,6 @@ class ReactorRetryTest : public ::testing::Test {
     return WaitFor([&] { return reactor_->Stats().consumed >= n && reactor_->CaughtUp(); });
   }
 
-  TempDir dir_;
-  std::unique_ptr<eventstore::EventStore> real_;
-  std::unique_ptr<InterposedStore> store_;
-  Env env_;
   std::unique_ptr<bus::Bus> embedded_;
   std::unique_ptr<FlakyBus> bus_;
   std::unique_ptr<bus::Publisher> publisher_;

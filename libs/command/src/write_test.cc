@@ -6,46 +6,19 @@
 
 #include <functional>
 
-#include "interposed_store.h"
+#include "test_store.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::command {
 namespace {
 
 using ::threadline::command::testing::InterposedStore;
-using ::threadline::testing::TempDir;
+using ::threadline::command::testing::Note;
+using ::threadline::command::testing::Notes;
 
-// A stream of notes: how many were folded, and whose they are.
-struct Notes {
-  uint64_t version = 0;
-  std::string customer_id;
-  size_t count = 0;
-};
-void Evolve(Notes& s, const v1::EventEnvelope& e) {
-  s.version = e.version();
-  s.customer_id = e.customer_id();
-  ++s.count;
-}
-
-v1::EventEnvelope Note(const std::string& text) {
-  v1::EventEnvelope e;
-  e.mutable_contact_logged()->set_note(text);
-  return e;
-}
-
-class WriteTest : public ::testing::Test {
+class WriteTest : public command::testing::StoreTest {
  protected:
-  void SetUp() override {
-    eventstore::Options o;
-    o.path = (dir_.path() / "store").string();
-    o.sync = false;
-    auto s = eventstore::EventStore::Open(o);
-    ASSERT_OK(s);
-    real_ = std::move(*s);
-    store_ = std::make_unique<InterposedStore>(real_.get());
-    env_ = Env{store_.get(), nullptr, "test", v1::DEPARTMENT_SALES};
-  }
-
+  WriteTest() : StoreTest(v1::DEPARTMENT_SALES) {}
   Write NoteWrite(const std::string& key) {
     Write w;
     w.target = Target{"notes", "n1", "cus_1"};
@@ -70,11 +43,6 @@ class WriteTest : public ::testing::Test {
     r.events.push_back(e);
     return real_->Append(std::move(r)).status();
   }
-
-  TempDir dir_;
-  std::unique_ptr<eventstore::EventStore> real_;
-  std::unique_ptr<InterposedStore> store_;
-  Env env_;
 };
 
 TEST_F(WriteTest, StampsEveryEventAndAppendsClaimsWithThem) {

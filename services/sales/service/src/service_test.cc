@@ -18,6 +18,18 @@ namespace {
 using ::threadline::command::testing::Ctx;
 using ::threadline::testing::TempDir;
 
+// An inbound phone contact on `customer`, without expected_version.
+v1::LogContactRequest Contact(const std::string& customer, const std::string& request_id,
+                              const std::string& outcome = "call") {
+  v1::LogContactRequest r;
+  r.set_request_id(request_id);
+  r.set_channel(v1::CHANNEL_PHONE);
+  r.set_customer_id(customer);
+  r.set_direction(v1::CONTACT_DIRECTION_INBOUND);
+  r.set_outcome(outcome);
+  return r;
+}
+
 class SalesGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -86,12 +98,7 @@ TEST_F(SalesGrpcTest, PlaceOrderAnswersIdsAndVersionAndStoresStampedEvents) {
 
 TEST_F(SalesGrpcTest, StaleExpectedVersionIsAborted) {
   std::string customer = Register("r1", "+4915112345678");
-  v1::LogContactRequest r;
-  r.set_request_id("c1");
-  r.set_channel(v1::CHANNEL_PHONE);
-  r.set_customer_id(customer);
-  r.set_direction(v1::CONTACT_DIRECTION_INBOUND);
-  r.set_outcome("question");
+  v1::LogContactRequest r = Contact(customer, "c1", "question");
   r.set_expected_version(0);
   v1::LogContactResponse resp;
   auto s = stub_->LogContact(Ctx().get(), r, &resp);
@@ -108,12 +115,8 @@ TEST_F(SalesGrpcTest, ConcurrentCommandsWithTheSameExpectedVersionExactlyOneWins
   std::vector<std::thread> threads;
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([&, i] {
-      v1::LogContactRequest r;
-      r.set_request_id("race-" + std::to_string(i));
-      r.set_channel(v1::CHANNEL_PHONE);
-      r.set_customer_id(customer);
-      r.set_direction(v1::CONTACT_DIRECTION_INBOUND);
-      r.set_outcome("call " + std::to_string(i));
+      v1::LogContactRequest r =
+          Contact(customer, "race-" + std::to_string(i), "call " + std::to_string(i));
       r.set_expected_version(1);
       v1::LogContactResponse resp;
       auto s = stub_->LogContact(Ctx().get(), r, &resp);
@@ -140,12 +143,8 @@ TEST_F(SalesGrpcTest, ConcurrentWritersWithoutExpectedVersionAllSucceedWithoutGa
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < kPerWriter; ++i) {
-        v1::LogContactRequest r;
-        r.set_request_id("w" + std::to_string(w) + "-" + std::to_string(i));
-        r.set_channel(v1::CHANNEL_PHONE);
-        r.set_customer_id(customer);
-        r.set_direction(v1::CONTACT_DIRECTION_INBOUND);
-        r.set_outcome("call");
+        v1::LogContactRequest r =
+            Contact(customer, "w" + std::to_string(w) + "-" + std::to_string(i));
         v1::LogContactResponse resp;
         auto s = stub_->LogContact(Ctx().get(), r, &resp);
         if (s.ok()) {
@@ -177,12 +176,7 @@ TEST_F(SalesGrpcTest, ConcurrentWritersWithoutExpectedVersionAllSucceedWithoutGa
 
   // A stale expected_version is the only ABORTED, naming what it gave and
   // where the customer is.
-  v1::LogContactRequest stale;
-  stale.set_request_id("stale");
-  stale.set_channel(v1::CHANNEL_PHONE);
-  stale.set_customer_id(customer);
-  stale.set_direction(v1::CONTACT_DIRECTION_INBOUND);
-  stale.set_outcome("call");
+  v1::LogContactRequest stale = Contact(customer, "stale");
   stale.set_expected_version(5);
   v1::LogContactResponse resp;
   auto s = stub_->LogContact(Ctx().get(), stale, &resp);
