@@ -39,10 +39,10 @@ absl::StatusOr<v1::RegisterCustomerResponse> SalesService::RegisterCustomer(
         for (const auto& e : d.events) {
           if (!e.has_customer_registered()) continue;
           for (const auto& p : e.customer_registered().phone_numbers()) {
-            d.claims.push_back({"phone", p, customer_id});
+            d.claims.push_back({kPhoneClaim, p, customer_id});
           }
           for (const auto& m : e.customer_registered().emails()) {
-            d.claims.push_back({"email", m, customer_id});
+            d.claims.push_back({kEmailClaim, m, customer_id});
           }
         }
         return d;

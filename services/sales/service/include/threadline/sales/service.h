@@ -9,6 +9,11 @@
 
 namespace threadline::sales {
 
+// Sales' unique claims in its event store: a phone number (E.164) or an
+// e-mail (lower case) belongs to one customer.
+inline constexpr char kPhoneClaim[] = "phone";
+inline constexpr char kEmailClaim[] = "email";
+
 // Sales command logic over an event store; no server wiring. Thread-safe;
 // the store must outlive it.
 class SalesService {
