@@ -5,7 +5,8 @@
 // Ids are derived from field names ("ticket_id" -> "tkt_...1"), so the
 // envelopes of different kinds refer to the same ticket, order, charge...,
 // as one customer's real events do. Used by make_corpus (the committed seed
-// corpus) and by the fuzzer (a card that has seen every kind).
+// corpus), by the fuzzer (a card that has seen every kind) and by
+// tests/fixtures/make_event_fixtures (the golden events' payloads).
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
