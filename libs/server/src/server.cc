@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "active_server.h"
+#include "grpc/health/v1/health.pb.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
 #include "threadline/v1/billing.grpc.pb.h"
@@ -274,6 +275,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   std::call_once(once, [] {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    // Reflection describes services from the generated descriptor pool, and
+    // gRPC's built-in health service is not generated C++ (it is written on
+    // upb), so reflection would list grpc.health.v1.Health without being
+    // able to describe it. Naming the generated descriptor links it in.
+    grpc::health::v1::HealthCheckRequest::descriptor();
   });
 
   grpc::ServerBuilder builder;

@@ -14,11 +14,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/status/statusor.h"
 #include "test_billing_service.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::server {
 namespace {
+
+namespace pb = google::protobuf;
 
 using ::testing::HasSubstr;
 using threadline::server::testing::TestBillingService;
@@ -92,11 +95,13 @@ absl::StatusOr<int> HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
   return static_cast<int>(response[1]);
 }
 
-// Lists services through the reflection protocol, with the reflection
-// messages taken from the descriptor pool that gRPC's reflection library
-// registered (no generated code of our own).
-std::vector<std::string> ListServices(const std::shared_ptr<grpc::Channel>& channel) {
-  namespace pb = google::protobuf;
+// One request on the reflection protocol (REQUEST_FIELD set to VALUE), with
+// the reflection messages taken from the descriptor pool that gRPC's
+// reflection library registered (no generated code of our own). Null when
+// the call fails.
+std::unique_ptr<google::protobuf::Message> Reflect(const std::shared_ptr<grpc::Channel>& channel,
+                                                   const std::string& request_field,
+                                                   const std::string& value) {
   const auto* pool = pb::DescriptorPool::generated_pool();
   const auto* req_desc =
       pool->FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionRequest");
@@ -104,11 +109,12 @@ std::vector<std::string> ListServices(const std::shared_ptr<grpc::Channel>& chan
       pool->FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionResponse");
   if (req_desc == nullptr || resp_desc == nullptr) {
     ADD_FAILURE() << "reflection messages not in the generated pool";
-    return {};
+    return nullptr;
   }
-  pb::DynamicMessageFactory factory;
-  std::unique_ptr<pb::Message> req(factory.GetPrototype(req_desc)->New());
-  req->GetReflection()->SetString(req.get(), req_desc->FindFieldByName("list_services"), "*");
+  // Outlives every message it makes.
+  static pb::DynamicMessageFactory* factory = new pb::DynamicMessageFactory;
+  std::unique_ptr<pb::Message> req(factory->GetPrototype(req_desc)->New());
+  req->GetReflection()->SetString(req.get(), req_desc->FindFieldByName(request_field), value);
   std::string bytes = req->SerializeAsString();
 
   grpc::GenericStub stub(channel);
@@ -139,21 +145,53 @@ std::vector<std::string> ListServices(const std::shared_ptr<grpc::Channel>& chan
   cq.Shutdown();
   while (cq.Next(&tag, &ok)) {
   }
-  if (!read_ok) return {};
+  if (!read_ok) return nullptr;
 
   std::vector<grpc::Slice> slices;
   EXPECT_TRUE(in_buf.Dump(&slices).ok());
   std::string raw;
   for (const auto& s : slices) raw.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  std::unique_ptr<pb::Message> resp(factory.GetPrototype(resp_desc)->New());
+  std::unique_ptr<pb::Message> resp(factory->GetPrototype(resp_desc)->New());
   EXPECT_TRUE(resp->ParseFromString(raw));
+  return resp;
+}
+
+// Lists services through reflection.
+std::vector<std::string> ListServices(const std::shared_ptr<grpc::Channel>& channel) {
+  auto resp = Reflect(channel, "list_services", "*");
+  if (resp == nullptr) return {};
   const pb::Message& list = resp->GetReflection()->GetMessage(
-      *resp, resp_desc->FindFieldByName("list_services_response"));
+      *resp, resp->GetDescriptor()->FindFieldByName("list_services_response"));
   const auto* service_field = list.GetDescriptor()->FindFieldByName("service");
   std::vector<std::string> names;
   for (int i = 0; i < list.GetReflection()->FieldSize(list, service_field); ++i) {
     const pb::Message& s = list.GetReflection()->GetRepeatedMessage(list, service_field, i);
     names.push_back(s.GetReflection()->GetString(s, s.GetDescriptor()->FindFieldByName("name")));
+  }
+  return names;
+}
+
+// The names of the files reflection sends for SYMBOL (the file that
+// defines it, then its imports); the error message when it has none.
+absl::StatusOr<std::vector<std::string>> FilesContaining(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& symbol) {
+  auto resp = Reflect(channel, "file_containing_symbol", symbol);
+  if (resp == nullptr) return absl::UnavailableError("reflection call failed");
+  const auto* d = resp->GetDescriptor();
+  const auto* r = resp->GetReflection();
+  if (r->HasField(*resp, d->FindFieldByName("error_response"))) {
+    const pb::Message& err = r->GetMessage(*resp, d->FindFieldByName("error_response"));
+    return absl::NotFoundError(
+        err.GetReflection()->GetString(err, err.GetDescriptor()->FindFieldByName("error_message")));
+  }
+  const pb::Message& files = r->GetMessage(*resp, d->FindFieldByName("file_descriptor_response"));
+  const auto* proto_field = files.GetDescriptor()->FindFieldByName("file_descriptor_proto");
+  std::vector<std::string> names;
+  for (int i = 0; i < files.GetReflection()->FieldSize(files, proto_field); ++i) {
+    pb::FileDescriptorProto file;
+    EXPECT_TRUE(
+        file.ParseFromString(files.GetReflection()->GetRepeatedString(files, proto_field, i)));
+    names.push_back(file.name());
   }
   return names;
 }
@@ -302,6 +340,16 @@ TEST_F(ServerTest, ReflectionListsTheServices) {
               ::testing::IsSupersetOf({std::string("threadline.v1.BillingService"),
                                        std::string("grpc.health.v1.Health"),
                                        std::string("grpc.reflection.v1alpha.ServerReflection")}));
+}
+
+// A client that has no health.proto (grpcurl without -proto) learns the
+// health service from reflection: its file must be in the server's pool.
+TEST_F(ServerTest, ReflectionDescribesTheHealthService) {
+  for (const char* symbol : {"grpc.health.v1.Health", "grpc.health.v1.HealthCheckResponse"}) {
+    auto files = FilesContaining(channel_, symbol);
+    ASSERT_OK(files);
+    EXPECT_THAT(*files, ::testing::Contains("grpc/health/v1/health.proto")) << symbol;
+  }
 }
 
 TEST_F(ServerTest, ReloadedTokensApplyToTheNextCall) {
