@@ -96,27 +96,24 @@ Reactor::Reactor(Env env, bus::Bus* bus, ReactorOptions options, ReactFn react)
 Reactor::~Reactor() { Stop(); }
 
 absl::Status Reactor::Start() {
-  ASSIGN_OR_RETURN(consumer_, bus_->NewConsumer());
-  ASSIGN_OR_RETURN(auto stored, env_.store->LoadOffsets(options_.consumer));
-  std::vector<bus::PartitionStart> starts;
-  for (const auto& topic : options_.topics) {
-    ASSIGN_OR_RETURN(int32_t partitions, bus_->PartitionCount(topic));
-    ASSIGN_OR_RETURN(auto ends, bus_->EndOffsets(topic));
-    for (int32_t p = 0; p < partitions; ++p) {
-      bus::TopicPartition tp{topic, p};
-      int64_t next = 0;
-      for (const auto& o : stored) {
-        if (o.topic == topic && o.partition == p) next = o.next_offset;
-      }
-      starts.push_back({tp, next});
-      std::lock_guard lock(mu_);
-      next_[tp] = next;
-      target_[tp] = p < static_cast<int32_t>(ends.size()) ? ends[p] : 0;
-    }
-  }
-  RETURN_IF_ERROR(consumer_->Assign(starts));
-  running_ = true;
-  thread_ = std::thread([this] { Loop(); });
+  bus::OffsetConsumerOptions o;
+  o.name = options_.consumer;
+  o.topics = options_.topics;
+  o.batch_size = options_.batch_size;
+  o.poll_wait = options_.poll_wait;
+  o.failure = "reaction";
+  o.log = Log();
+  auto load = [this]() -> absl::StatusOr<bus::Offsets> {
+    ASSIGN_OR_RETURN(auto stored, env_.store->LoadOffsets(options_.consumer));
+    bus::Offsets offsets;
+    for (const auto& s : stored) offsets[{s.topic, s.partition}] = s.next_offset;
+    return offsets;
+  };
+  auto apply = [this](const std::vector<bus::Message>& batch, const bus::Offsets& next) {
+    return ApplyBatch(batch, next);
+  };
+  ASSIGN_OR_RETURN(consumer_, bus::OffsetConsumer::Open(bus_, std::move(o), load, apply));
+  consumer_->Start();
   {
     std::lock_guard lock(Running().mu);
     Running().running.insert(this);
@@ -125,34 +122,37 @@ absl::Status Reactor::Start() {
 }
 
 void Reactor::Stop() {
-  if (!running_.exchange(false)) return;
+  if (!consumer_) return;
   {
     std::lock_guard lock(Running().mu);
     Running().running.erase(this);
   }
-  consumer_->Wake();
-  if (thread_.joinable()) thread_.join();
+  consumer_->Stop();
 }
 
-bool Reactor::CaughtUp() const {
-  std::lock_guard lock(mu_);
-  for (const auto& [tp, end] : target_) {
-    auto it = next_.find(tp);
-    if (it == next_.end() || it->second < end) return false;
-  }
-  return true;
-}
+bool Reactor::CaughtUp() const { return consumer_ && consumer_->CaughtUp(); }
 
 std::vector<ConsumerPosition> Reactor::Positions() const {
-  std::lock_guard lock(mu_);
   std::vector<ConsumerPosition> out;
-  for (const auto& [tp, next] : next_) out.push_back({options_.consumer, tp, next});
+  if (!consumer_) return out;
+  for (const auto& [tp, next] : consumer_->Positions()) {
+    out.push_back({options_.consumer, tp, next});
+  }
   return out;
 }
 
 ReactorStats Reactor::Stats() const {
-  std::lock_guard lock(mu_);
-  return stats_;
+  ReactorStats s;
+  {
+    std::lock_guard lock(mu_);
+    s = stats_;
+  }
+  if (consumer_) {
+    bus::OffsetConsumerStats c = consumer_->Stats();
+    s.consumed = c.consumed;
+    s.errors = c.errors;
+  }
+  return s;
 }
 
 absl::Status Reactor::Handle(const bus::Message& m) {
@@ -178,53 +178,20 @@ absl::Status Reactor::Handle(const bus::Message& m) {
   }
 }
 
-absl::Status Reactor::CommitOffsets(const std::vector<bus::Message>& batch) {
-  std::map<bus::TopicPartition, int64_t> next;
-  for (const auto& m : batch) next[{m.topic, m.partition}] = m.offset + 1;
+absl::Status Reactor::ApplyBatch(const std::vector<bus::Message>& batch, const bus::Offsets& next) {
+  for (const auto& m : batch) RETURN_IF_ERROR(Handle(m));
+  // Offsets move only after every reaction of the batch is stored; a
+  // crash in between re-delivers, and the idempotency keys absorb it.
+  return CommitOffsets(next);
+}
+
+absl::Status Reactor::CommitOffsets(const bus::Offsets& next) {
   eventstore::AppendRequest append;
   append.stream = "reactor-" + options_.consumer;
   for (const auto& [tp, offset] : next) {
     append.offsets.push_back({options_.consumer, tp.topic, tp.partition, offset});
   }
-  RETURN_IF_ERROR(env_.store->Append(std::move(append)).status());
-  std::lock_guard lock(mu_);
-  for (const auto& [tp, offset] : next) next_[tp] = offset;
-  stats_.consumed += batch.size();
-  return absl::OkStatus();
-}
-
-void Reactor::Loop() {
-  LogEvery errors(std::chrono::seconds(5));
-  while (running_) {
-    auto batch = consumer_->Poll(options_.batch_size, options_.poll_wait);
-    absl::Status s = batch.status();
-    if (s.ok()) {
-      for (const auto& m : *batch) {
-        s = Handle(m);
-        if (!s.ok()) break;
-      }
-      // Offsets move only after every reaction of the batch is stored; a
-      // crash in between re-delivers, and the idempotency keys absorb it.
-      if (s.ok() && !batch->empty()) s = CommitOffsets(*batch);
-    }
-    if (!s.ok()) {
-      {
-        std::lock_guard lock(mu_);
-        ++stats_.errors;
-      }
-      if (errors.Allow()) {
-        Log().Error("reaction failed; retrying from the stored offsets",
-                    {{"consumer", options_.consumer}, {"error", s.ToString()}});
-      }
-      std::vector<bus::PartitionStart> starts;
-      {
-        std::lock_guard lock(mu_);
-        for (const auto& [tp, next] : next_) starts.push_back({tp, next});
-      }
-      consumer_->Assign(starts).IgnoreError();
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-  }
+  return env_.store->Append(std::move(append)).status();
 }
 
 }  // namespace threadline::command

@@ -49,8 +49,9 @@ absl::Status OutboxRelay::Start() {
   ASSIGN_OR_RETURN(GlobalPosition cursor, store_->OutboxCursor(options_.cursor_name));
   {
     std::lock_guard lock(mu_);
-    watermark_ = saved_watermark_ = cursor.value();
-    stats_.cursor = watermark_;
+    watermark_ = bus::DeliveredWatermark(cursor.value());
+    saved_watermark_ = cursor.value();
+    stats_.cursor = saved_watermark_;
   }
   store_->OnAppend([this](GlobalPosition) {
     std::lock_guard lock(mu_);
@@ -80,7 +81,7 @@ void OutboxRelay::Stop(std::chrono::milliseconds drain) {
 RelayStats OutboxRelay::Stats() const {
   std::lock_guard lock(mu_);
   RelayStats s = stats_;
-  s.cursor = watermark_;
+  s.cursor = watermark_.value();
   s.last_position = store_->LastPosition().value();
   return s;
 }
@@ -97,15 +98,7 @@ void OutboxRelay::OnDelivered(uint64_t position, const absl::Status& status) {
     failed_ = true;
   } else {
     ++stats_.delivered;
-    if (position == watermark_ + 1) {
-      ++watermark_;
-      while (!delivered_.empty() && *delivered_.begin() == watermark_ + 1) {
-        delivered_.erase(delivered_.begin());
-        ++watermark_;
-      }
-    } else if (position > watermark_) {
-      delivered_.insert(position);
-    }
+    watermark_.Delivered(position);
   }
   cv_.notify_all();
 }
@@ -114,8 +107,8 @@ void OutboxRelay::SaveCursor() {
   uint64_t w;
   {
     std::lock_guard lock(mu_);
-    if (watermark_ == saved_watermark_) return;
-    w = watermark_;
+    w = watermark_.value();
+    if (w == saved_watermark_) return;
   }
   absl::Status s = store_->SetOutboxCursor(options_.cursor_name, GlobalPosition(w));
   if (!s.ok()) {
@@ -130,7 +123,7 @@ void OutboxRelay::Run() {
   uint64_t next;  // last position handed to the publisher
   {
     std::lock_guard lock(mu_);
-    next = watermark_;
+    next = watermark_.value();
   }
   LogEvery read_errors(std::chrono::seconds(10));
   while (true) {
@@ -145,8 +138,8 @@ void OutboxRelay::Run() {
         cv_.wait_for(lock, options_.retry_backoff, [&] { return stopping_; });
         if (stopping_) return;
         failed_ = false;
-        delivered_.clear();
-        next = watermark_;
+        watermark_.ForgetAhead();
+        next = watermark_.value();
         ++epoch_;
       }
       if (in_flight_ >= options_.max_in_flight) {
@@ -178,9 +171,11 @@ void OutboxRelay::Run() {
         ++in_flight_;
         ++stats_.published;
       }
-      absl::Status s = publisher_->Publish(
-          ToMessage(e.envelope, options_.topic),
-          [this, position](const absl::Status& st, int32_t, int64_t) { OnDelivered(position, st); });
+      absl::Status s =
+          publisher_->Publish(ToMessage(e.envelope, options_.topic),
+                              [this, position](const absl::Status& st, int32_t, int64_t) {
+                                OnDelivered(position, st);
+                              });
       if (!s.ok()) {
         OnDelivered(position, s);
         break;

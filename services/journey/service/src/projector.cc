@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include "threadline/bus/delivered_watermark.h"
+#include "threadline/bus/offset_consumer.h"
 #include "threadline/common/coding.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
@@ -128,25 +130,21 @@ class RocksProjector final : public Projector {
       sequence_ = GetFixed64BE(v);
     }
     if (db_->Get(rocksdb::ReadOptions(), "m/pub", &v).ok() && v.size() == 8) {
-      published_ = saved_published_ = GetFixed64BE(v);
+      published_ = bus::DeliveredWatermark(GetFixed64BE(v));
+      saved_published_ = published_.value();
     }
-    ASSIGN_OR_RETURN(consumer_, bus_->NewConsumer());
-    std::vector<bus::PartitionStart> starts;
-    for (const auto& topic : DepartmentTopics()) {
-      ASSIGN_OR_RETURN(int32_t partitions, bus_->PartitionCount(topic));
-      ASSIGN_OR_RETURN(auto ends, bus_->EndOffsets(topic));
-      for (int32_t p = 0; p < partitions; ++p) {
-        bus::TopicPartition tp{topic, p};
-        int64_t next = 0;
-        if (db_->Get(rocksdb::ReadOptions(), OffsetKey(tp), &v).ok() && v.size() == 8) {
-          next = static_cast<int64_t>(GetFixed64BE(v));
-        }
-        starts.push_back({tp, next});
-        next_[tp] = next;
-        target_[tp] = p < static_cast<int32_t>(ends.size()) ? ends[p] : 0;
-      }
-    }
-    RETURN_IF_ERROR(consumer_->Assign(starts));
+    bus::OffsetConsumerOptions co;
+    co.name = "journey";
+    co.topics = DepartmentTopics();
+    co.batch_size = options_.batch_size;
+    co.poll_wait = options_.poll_wait;
+    co.failure = "projection";
+    co.log = log_;
+    auto apply = [this](const std::vector<bus::Message>& batch, const bus::Offsets& next) {
+      return Project(batch, next);
+    };
+    ASSIGN_OR_RETURN(consumer_, bus::OffsetConsumer::Open(
+                                    bus_, std::move(co), [this] { return LoadOffsets(); }, apply));
     if (options_.publish) {
       ASSIGN_OR_RETURN(publisher_, bus_->NewPublisher());
     }
@@ -156,14 +154,13 @@ class RocksProjector final : public Projector {
   absl::Status Start() override {
     if (options_.publish) RepublishUnconfirmed();
     running_ = true;
-    thread_ = std::thread([this] { Loop(); });
+    consumer_->Start();
     return absl::OkStatus();
   }
 
   void Stop() override {
     if (!running_.exchange(false)) return;
-    consumer_->Wake();
-    if (thread_.joinable()) thread_.join();
+    consumer_->Stop();
     if (publisher_) publisher_->Flush(std::chrono::seconds(10)).IgnoreError();
     SavePublished();
     std::lock_guard lock(mu_);
@@ -171,31 +168,13 @@ class RocksProjector final : public Projector {
   }
 
   absl::Status CatchUp(const std::function<void(uint64_t, uint64_t)>& progress) override {
-    uint64_t total = 0;
-    for (const auto& [tp, end] : target_) total += static_cast<uint64_t>(end);
-    while (!CaughtUp()) {
-      ASSIGN_OR_RETURN(auto batch, consumer_->Poll(options_.batch_size, options_.poll_wait));
-      RETURN_IF_ERROR(Project(batch));
-      if (progress) {
-        uint64_t done = 0;
-        std::lock_guard lock(mu_);
-        for (const auto& [tp, end] : target_) done += std::min<uint64_t>(next_[tp], end);
-        progress(done, total);
-      }
-    }
+    RETURN_IF_ERROR(consumer_->CatchUp(progress));
     if (publisher_) publisher_->Flush(std::chrono::seconds(30)).IgnoreError();
     SavePublished();
     return absl::OkStatus();
   }
 
-  bool CaughtUp() const override {
-    std::lock_guard lock(mu_);
-    for (const auto& [tp, end] : target_) {
-      auto it = next_.find(tp);
-      if (it == next_.end() || it->second < end) return false;
-    }
-    return true;
-  }
+  bool CaughtUp() const override { return consumer_->CaughtUp(); }
 
   absl::StatusOr<v1::GetTimelineResponse> GetTimeline(const v1::GetTimelineRequest& r) override {
     RETURN_IF_ERROR(ValidateCustomerId(r.customer_id()));
@@ -426,10 +405,10 @@ class RocksProjector final : public Projector {
     std::lock_guard lock(mu_);
     ProjectorStats s = stats_;
     s.sequence = sequence_;
-    s.published_sequence = published_;
+    s.published_sequence = published_.value();
     s.subscribers = subscribers_.load(std::memory_order_relaxed);
     s.end_to_end = end_to_end_.Snapshot();
-    s.next_offsets = next_;
+    s.next_offsets = consumer_->Positions();
     return s;
   }
 
@@ -472,26 +451,22 @@ class RocksProjector final : public Projector {
     return true;
   }
 
-  void Loop() {
-    LogEvery errors(std::chrono::seconds(5));
-    while (running_) {
-      auto batch = consumer_->Poll(options_.batch_size, options_.poll_wait);
-      absl::Status s = batch.ok() ? Project(*batch) : batch.status();
-      if (!s.ok()) {
-        if (errors.Allow()) log_.Error("projection failed; retrying", {{"error", s.ToString()}});
-        // The batch was not committed: read it again from the stored offsets.
-        RewindToCommitted().IgnoreError();
-        std::unique_lock lock(mu_);
-        feed_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return !running_; });
+  // The offsets stored with the projection ("o/" keys).
+  absl::StatusOr<bus::Offsets> LoadOffsets() {
+    bus::Offsets offsets;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek("o/"); it->Valid() && it->key().starts_with("o/"); it->Next()) {
+      std::string_view key = it->key().ToStringView().substr(2);
+      size_t nul = key.find('\0');
+      if (nul == std::string_view::npos || key.size() != nul + 5 || it->value().size() != 8) {
+        return absl::DataLossError("stored offset does not decode");
       }
+      bus::TopicPartition tp{std::string(key.substr(0, nul)),
+                             static_cast<int32_t>(GetFixed32BE(key.substr(nul + 1)))};
+      offsets[tp] = static_cast<int64_t>(GetFixed64BE(it->value().ToStringView()));
     }
-  }
-
-  absl::Status RewindToCommitted() {
-    std::vector<bus::PartitionStart> starts;
-    std::lock_guard lock(mu_);
-    for (const auto& [tp, next] : next_) starts.push_back({tp, next});
-    return consumer_->Assign(starts);
+    RETURN_IF_ERROR(FromRocks(it->status(), "reading the stored offsets"));
+    return offsets;
   }
 
   // Staged state for one batch.
@@ -508,7 +483,6 @@ class RocksProjector final : public Projector {
     // event made replay quadratic in a customer's history.
     std::set<std::string> refold;
     std::vector<v1::JourneyUpdate> updates;
-    std::map<bus::TopicPartition, int64_t> offsets;
   };
 
   absl::StatusOr<bool> Seen(Staged& st, const std::string& event_id) {
@@ -616,14 +590,13 @@ class RocksProjector final : public Projector {
     return absl::OkStatus();
   }
 
-  absl::Status Project(const std::vector<bus::Message>& batch) {
-    if (batch.empty()) return absl::OkStatus();
+  // The consumer's ApplyBatchFn: the batch and its offsets in one WriteBatch.
+  absl::Status Project(const std::vector<bus::Message>& batch, const bus::Offsets& next_offsets) {
     Staged st;
     uint64_t duplicates = 0, dead = 0;
     std::vector<TimePoint> recorded;  // of events projected, for end-to-end latency
     std::map<std::string, uint64_t> by_type;
     for (const auto& m : batch) {
-      st.offsets[{m.topic, m.partition}] = m.offset + 1;
       v1::EventEnvelope e;
       std::string reason;
       if (!e.ParseFromString(m.value)) {
@@ -675,7 +648,7 @@ class RocksProjector final : public Projector {
     for (const auto& [customer, card] : st.cards) {
       st.wb.Put(CardKey(customer), card.SerializeAsString()).PermitUncheckedError();
     }
-    for (const auto& [tp, next] : st.offsets) {
+    for (const auto& [tp, next] : next_offsets) {
       st.wb.Put(OffsetKey(tp), Fixed64Key(static_cast<uint64_t>(next))).PermitUncheckedError();
     }
     uint64_t new_seq = sequence_ + st.updates.size();
@@ -686,7 +659,6 @@ class RocksProjector final : public Projector {
     {
       std::lock_guard lock(mu_);
       sequence_ = new_seq;
-      for (const auto& [tp, next] : st.offsets) next_[tp] = next;
       stats_.consumed += batch.size();
       stats_.projected += st.updates.size();
       stats_.duplicates += duplicates;
@@ -744,15 +716,7 @@ class RocksProjector final : public Projector {
             publish_failed_ = true;
             return;
           }
-          if (seq == published_ + 1) {
-            ++published_;
-            while (!published_ahead_.empty() && *published_ahead_.begin() == published_ + 1) {
-              published_ahead_.erase(published_ahead_.begin());
-              ++published_;
-            }
-          } else if (seq > published_) {
-            published_ahead_.insert(seq);
-          }
+          published_.Delivered(seq);
         });
     if (!s.ok()) {
       std::lock_guard lock(mu_);
@@ -766,8 +730,8 @@ class RocksProjector final : public Projector {
     uint64_t from;
     {
       std::lock_guard lock(mu_);
-      from = published_;
-      published_ahead_.clear();
+      from = published_.value();
+      published_.ForgetAhead();
       publish_failed_ = false;
     }
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
@@ -784,7 +748,7 @@ class RocksProjector final : public Projector {
     bool failed;
     {
       std::lock_guard lock(mu_);
-      p = published_;
+      p = published_.value();
       failed = publish_failed_;
       if (p == saved_published_ && !failed) return;
     }
@@ -801,17 +765,14 @@ class RocksProjector final : public Projector {
   bus::Bus* bus_;
   std::unique_ptr<rocksdb::DB> db_;
   const Clock* clock_;
-  std::unique_ptr<bus::Consumer> consumer_;
+  std::unique_ptr<bus::OffsetConsumer> consumer_;
   std::unique_ptr<bus::Publisher> publisher_;
 
   mutable std::mutex mu_;
   std::condition_variable feed_cv_;
-  std::map<bus::TopicPartition, int64_t> next_;
-  std::map<bus::TopicPartition, int64_t> target_;
   uint64_t sequence_ = 0;
-  uint64_t published_ = 0;
+  bus::DeliveredWatermark published_;  // every sequence up to it is on kJourneyTopic
   uint64_t saved_published_ = 0;
-  std::set<uint64_t> published_ahead_;
   bool publish_failed_ = false;
   bool dead_letter_failed_ = false;
   ProjectorStats stats_;
@@ -820,7 +781,6 @@ class RocksProjector final : public Projector {
   LatencyHistogram end_to_end_;
 
   std::atomic<bool> running_{false};
-  std::thread thread_;
   LogEvery dead_letters_{std::chrono::seconds(5)};
   Logger log_{"journey.projector"};
 };

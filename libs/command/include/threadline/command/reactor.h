@@ -6,11 +6,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "threadline/bus/bus.h"
+#include "threadline/bus/offset_consumer.h"
 #include "threadline/command/runner.h"
 #include "threadline/common/log.h"
 
@@ -129,20 +129,17 @@ class Reactor {
 
  private:
   absl::Status Handle(const bus::Message& m);
-  absl::Status CommitOffsets(const std::vector<bus::Message>& batch);
-  void Loop();
+  // The consumer's ApplyBatchFn: every message's reactions, then the offsets.
+  absl::Status ApplyBatch(const std::vector<bus::Message>& batch, const bus::Offsets& next);
+  absl::Status CommitOffsets(const bus::Offsets& next);
 
   Env env_;
   bus::Bus* bus_;
   ReactorOptions options_;
   ReactFn react_;
-  std::unique_ptr<bus::Consumer> consumer_;
+  std::unique_ptr<bus::OffsetConsumer> consumer_;  // set by Start()
   mutable std::mutex mu_;
-  std::map<bus::TopicPartition, int64_t> next_;
-  std::map<bus::TopicPartition, int64_t> target_;
-  ReactorStats stats_;
-  std::atomic<bool> running_{false};
-  std::thread thread_;
+  ReactorStats stats_;  // guarded by mu_; consumed and errors come from consumer_
 };
 
 // One running reactor as the metrics endpoint sees it.

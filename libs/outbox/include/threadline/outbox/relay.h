@@ -6,12 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "threadline/bus/bus.h"
+#include "threadline/bus/delivered_watermark.h"
 #include "threadline/eventstore/event_store.h"
 
 namespace threadline::outbox {
@@ -44,11 +44,11 @@ struct RelayOptions {
 };
 
 struct RelayStats {
-  uint64_t published = 0;     // publish calls, re-publishes included
-  uint64_t delivered = 0;     // successful delivery reports
-  uint64_t failures = 0;      // failed delivery reports
-  uint64_t cursor = 0;        // every event up to here is on the bus
-  uint64_t last_position = 0; // last event in the store
+  uint64_t published = 0;      // publish calls, re-publishes included
+  uint64_t delivered = 0;      // successful delivery reports
+  uint64_t failures = 0;       // failed delivery reports
+  uint64_t cursor = 0;         // every event up to here is on the bus
+  uint64_t last_position = 0;  // last event in the store
 };
 
 // Publishes a store's events in global order and moves the store's outbox
@@ -84,12 +84,11 @@ class OutboxRelay {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool wake_ = false;
-  uint64_t watermark_ = 0;          // contiguous delivered prefix
+  bus::DeliveredWatermark watermark_;  // every position up to it is on the bus
   uint64_t saved_watermark_ = 0;
-  std::set<uint64_t> delivered_;    // delivered positions above the watermark
   uint64_t in_flight_ = 0;
   bool failed_ = false;
-  uint64_t epoch_ = 0;              // bumps on every re-publish
+  uint64_t epoch_ = 0;  // bumps on every re-publish
   RelayStats stats_;
   std::thread thread_;
 };
