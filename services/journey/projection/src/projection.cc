@@ -67,6 +67,21 @@ void EraseIf(List* list, Pred pred) {
 
 }  // namespace
 
+std::string DecodeEvent(std::string_view value, v1::EventEnvelope& e) {
+  if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return "not an EventEnvelope";
+  }
+  if (e.event_id().empty()) return "envelope without event_id";
+  if (e.schema_version() > kMaxSchemaVersion) {
+    return "schema_version " + std::to_string(e.schema_version()) +
+           " is newer than this projector understands (" + std::to_string(kMaxSchemaVersion) + ")";
+  }
+  if (e.payload_case() == v1::EventEnvelope::PAYLOAD_NOT_SET) {
+    return "envelope with an unknown or empty payload";
+  }
+  return "";
+}
+
 v1::TimelineEntry ToEntry(const v1::EventEnvelope& e) {
   v1::TimelineEntry t;
   t.set_event_id(e.event_id());

@@ -1,8 +1,8 @@
 #include "threadline/journey/projection.h"
 
-#include "threadline/domain/domain.h"
 #include <gmock/gmock.h>
 
+#include "threadline/domain/domain.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::journey {
@@ -21,6 +21,26 @@ v1::EventEnvelope At(int64_t seconds_from_now, v1::Channel channel = v1::CHANNEL
   *e.mutable_recorded_at() = e.occurred_at();
   e.set_channel(channel);
   return e;
+}
+
+TEST(DecodeEventTest, SaysWhyAMessageCannotBeProjected) {
+  v1::EventEnvelope out;
+  EXPECT_EQ(DecodeEvent("\xff\xfe not an envelope", out), "not an EventEnvelope");
+  auto e = At(0);
+  e.mutable_contact_logged()->set_outcome("reached");
+  e.set_schema_version(1);
+  EXPECT_EQ(DecodeEvent(e.SerializeAsString(), out), "");
+  EXPECT_EQ(out.event_id(), e.event_id());
+  auto no_id = e;
+  no_id.clear_event_id();
+  EXPECT_EQ(DecodeEvent(no_id.SerializeAsString(), out), "envelope without event_id");
+  auto newer = e;
+  newer.set_schema_version(kMaxSchemaVersion + 1);
+  EXPECT_THAT(DecodeEvent(newer.SerializeAsString(), out), HasSubstr("is newer than"));
+  auto empty = e;
+  empty.clear_payload();
+  EXPECT_EQ(DecodeEvent(empty.SerializeAsString(), out),
+            "envelope with an unknown or empty payload");
 }
 
 class CardTest : public ::testing::Test {

@@ -29,7 +29,6 @@ using coding::GetFixed64BE;
 using coding::PutFixed32BE;
 using coding::PutFixed64BE;
 
-constexpr uint32_t kMaxSchemaVersion = 1;
 // A dashboard follows one customer, a handful, or all (none listed).
 constexpr size_t kMaxSubscribedCustomers = 1000;
 
@@ -598,18 +597,7 @@ class RocksProjector final : public Projector {
     std::map<std::string, uint64_t> by_type;
     for (const auto& m : batch) {
       v1::EventEnvelope e;
-      std::string reason;
-      if (!e.ParseFromString(m.value)) {
-        reason = "not an EventEnvelope";
-      } else if (e.event_id().empty()) {
-        reason = "envelope without event_id";
-      } else if (e.schema_version() > kMaxSchemaVersion) {
-        reason = "schema_version " + std::to_string(e.schema_version()) +
-                 " is newer than this projector understands (" + std::to_string(kMaxSchemaVersion) +
-                 ")";
-      } else if (e.payload_case() == v1::EventEnvelope::PAYLOAD_NOT_SET) {
-        reason = "envelope with an unknown or empty payload";
-      }
+      std::string reason = DecodeEvent(m.value, e);
       if (!reason.empty()) {
         ++dead;
         if (dead_letters_.Allow()) {

@@ -1,16 +1,28 @@
 #pragma once
 
-// What one department event means for a customer's journey: the timeline
-// entry a person reads, and how the context card changes. Pure functions:
-// the projector feeds them in timeline order and stores the results.
+// What one department event means for a customer's journey: whether the
+// journey can read it, the timeline entry a person reads, and how the
+// context card changes. Pure functions: the projector feeds them in timeline
+// order and stores the results.
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "threadline/common/clock.h"
 #include "threadline/v1/envelope.pb.h"
 #include "threadline/v1/journey.pb.h"
 
 namespace threadline::journey {
+
+// The newest envelope schema_version this build understands.
+inline constexpr uint32_t kMaxSchemaVersion = 1;
+
+// Decodes a department topic's message value into `event`. Returns why the
+// journey cannot project it (not an envelope, no event_id, a schema_version
+// newer than kMaxSchemaVersion, no payload this build knows), or an empty
+// string if it can.
+std::string DecodeEvent(std::string_view value, v1::EventEnvelope& event);
 
 // The timeline entry for `event` (sequence left 0; the projector sets it).
 v1::TimelineEntry ToEntry(const v1::EventEnvelope& event);
