@@ -1,0 +1,76 @@
+#include "journey_topic.h"
+
+#include "threadline/common/coding.h"
+#include "threadline/journey/projector.h"
+#include "threadline/outbox/relay.h"
+
+namespace threadline::journey {
+
+void JourneyTopic::Publish(const v1::JourneyUpdate& u) {
+  if (!publisher_) return;
+  bus::OutMessage m;
+  m.topic = kJourneyTopic;
+  m.key = u.entry().customer_id();
+  m.value = u.SerializeAsString();
+  m.headers.push_back({outbox::kHeaderEventType, u.entry().kind()});
+  m.headers.push_back({outbox::kHeaderEventId, u.entry().event_id()});
+  uint64_t seq = u.entry().sequence();
+  absl::Status s =
+      publisher_->Publish(std::move(m), [this, seq](const absl::Status& st, int32_t, int64_t) {
+        std::lock_guard lock(mu_);
+        if (!st.ok()) {
+          failed_ = true;
+          return;
+        }
+        published_.Delivered(seq);
+      });
+  if (!s.ok()) {
+    std::lock_guard lock(mu_);
+    failed_ = true;
+  }
+}
+
+void JourneyTopic::RepublishUnconfirmed() {
+  uint64_t from;
+  {
+    std::lock_guard lock(mu_);
+    from = published_.value();
+    published_.ForgetAhead();
+    failed_ = false;
+  }
+  auto it = store_.NewIterator(keys::Family::kFeed);
+  for (it->Seek(keys::FeedKey(from + 1)); it->Valid(); it->Next()) {
+    v1::JourneyUpdate u;
+    if (u.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) Publish(u);
+  }
+}
+
+void JourneyTopic::Save() {
+  uint64_t p;
+  bool failed, moved;
+  {
+    std::lock_guard lock(mu_);
+    p = published_.value();
+    failed = failed_;
+    moved = p != saved_;
+    if (!moved && !failed) return;
+  }
+  if (moved) {
+    rocksdb::WriteBatch batch;
+    store_.Put(batch, keys::Family::kMeta, keys::kPublishedKey, coding::Fixed64Key(p));
+    if (store_.Write(batch, "saving the journey topic's cursor").ok()) {
+      std::lock_guard lock(mu_);
+      saved_ = p;
+    }
+  }
+  if (failed && publisher_ && publisher_->Flush(std::chrono::seconds(5)).ok()) {
+    RepublishUnconfirmed();
+  }
+}
+
+uint64_t JourneyTopic::published() const {
+  std::lock_guard lock(mu_);
+  return published_.value();
+}
+
+}  // namespace threadline::journey

@@ -1,0 +1,119 @@
+#include "queries.h"
+
+#include <optional>
+#include <set>
+
+#include "threadline/common/status.h"
+#include "threadline/domain/domain.h"
+#include "threadline/domain/validate.h"
+#include "threadline/journey/projection.h"
+#include "threadline/rocks/rocks.h"
+
+namespace threadline::journey {
+namespace {
+
+using keys::Family;
+using rocks::FromRocks;
+
+absl::Status ValidateCustomerId(const std::string& id) {
+  return domain::ValidateId("customer_id", id, "cus");
+}
+
+// Filters of GetTimeline: known, non-zero enum values, and bounds that are
+// real times (either bound alone is fine; both must be in order).
+absl::Status ValidateTimelineFilters(const v1::GetTimelineRequest& r) {
+  RETURN_IF_ERROR(domain::ValidateCount("departments", r.departments_size()));
+  for (int i = 0; i < r.departments_size(); ++i) {
+    RETURN_IF_ERROR(
+        domain::ValidateDepartment(domain::IndexedField("departments", i), r.departments(i)));
+  }
+  RETURN_IF_ERROR(domain::ValidateCount("channels", r.channels_size()));
+  for (int i = 0; i < r.channels_size(); ++i) {
+    RETURN_IF_ERROR(domain::ValidateChannel(domain::IndexedField("channels", i), r.channels(i)));
+  }
+  if (!r.has_time_range()) return absl::OkStatus();
+  const auto& range = r.time_range();
+  if (range.has_start()) {
+    RETURN_IF_ERROR(domain::ValidateTimestamp("time_range.start", range.start()));
+  }
+  if (range.has_end()) {
+    RETURN_IF_ERROR(domain::ValidateTimestamp("time_range.end", range.end()));
+  }
+  if (range.has_start() && range.has_end()) {
+    RETURN_IF_ERROR(domain::ValidateWindow("time_range", range));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> CustomerKnown(const JourneyStore& store, const std::string& customer) {
+  std::string v;
+  return store.Get(Family::kCards, keys::CardKey(customer), &v, "reading a context card");
+}
+
+}  // namespace
+
+absl::StatusOr<v1::GetTimelineResponse> GetTimeline(const JourneyStore& store,
+                                                    const v1::GetTimelineRequest& r) {
+  RETURN_IF_ERROR(ValidateCustomerId(r.customer_id()));
+  int32_t page_size = r.page_size() == 0 ? 50 : r.page_size();
+  if (page_size < 0 || page_size > 500) {
+    return absl::InvalidArgumentError("page_size: must be between 1 and 500 (default 50)");
+  }
+  RETURN_IF_ERROR(ValidateTimelineFilters(r));
+  ASSIGN_OR_RETURN(bool known, CustomerKnown(store, r.customer_id()));
+  if (!known) return absl::NotFoundError("customer " + r.customer_id() + " has no journey");
+  std::string prefix = keys::CustomerPrefix(r.customer_id());
+  std::string start = prefix;
+  if (!r.page_token().empty()) {
+    auto token = keys::Unhex(r.page_token());
+    if (!token) return absl::InvalidArgumentError("page_token: not a token from this API");
+    start = prefix + *token;
+    start.push_back('\0');  // strictly after the last entry returned
+  } else if (r.has_time_range() && r.time_range().has_start()) {
+    start += keys::OrderFrom(domain::FromProto(r.time_range().start()));
+  }
+  std::optional<TimePoint> end;
+  if (r.has_time_range() && r.time_range().has_end()) {
+    end = domain::FromProto(r.time_range().end());
+  }
+  std::set<int> departments(r.departments().begin(), r.departments().end());
+  std::set<int> channels(r.channels().begin(), r.channels().end());
+  v1::GetTimelineResponse out;
+  auto it = store.NewIterator(Family::kTimeline);
+  std::string last_order;
+  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    v1::TimelineEntry entry;
+    if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("timeline entry does not decode");
+    }
+    if (end && domain::FromProto(entry.occurred_at()) >= *end) break;
+    last_order = it->key().ToString().substr(prefix.size());
+    if (!departments.empty() && !departments.count(entry.department())) continue;
+    if (!channels.empty() && !channels.count(entry.channel())) continue;
+    *out.add_entries() = std::move(entry);
+    if (out.entries_size() == page_size) {
+      it->Next();
+      if (it->Valid() && it->key().starts_with(prefix)) {
+        out.set_next_page_token(keys::Hex(last_order));
+      }
+      break;
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "reading a timeline"));
+  return out;
+}
+
+absl::StatusOr<v1::CustomerContext> GetCustomerContext(const JourneyStore& store,
+                                                       const std::string& customer, TimePoint now) {
+  RETURN_IF_ERROR(ValidateCustomerId(customer));
+  std::string v;
+  ASSIGN_OR_RETURN(
+      bool found, store.Get(Family::kCards, keys::CardKey(customer), &v, "reading a context card"));
+  if (!found) return absl::NotFoundError("customer " + customer + " has no journey");
+  v1::CustomerContext card;
+  if (!card.ParseFromString(v)) return absl::DataLossError("context card does not decode");
+  RefreshDerived(card, now);
+  return card;
+}
+
+}  // namespace threadline::journey
