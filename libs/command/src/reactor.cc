@@ -13,7 +13,6 @@ const Logger& Log() {
   static const Logger* log = new Logger("reactor");
   return *log;
 }
-constexpr int kMaxConflictRetries = 10;
 
 struct Registry {
   std::mutex mu;
@@ -162,20 +161,15 @@ absl::Status Reactor::Handle(const bus::Message& m) {
     ++stats_.skipped;
     return absl::OkStatus();
   }
-  for (int attempt = 0;; ++attempt) {
-    ASSIGN_OR_RETURN(std::vector<Reaction> reactions, react_(source));
-    auto applied = ApplyReactions(env_, options_.consumer, source, std::move(reactions));
-    if (applied.ok()) {
-      std::lock_guard lock(mu_);
-      stats_.reactions += applied->appended;
-      stats_.replayed += applied->replayed;
-      return absl::OkStatus();
-    }
-    // A command changed the aggregate meanwhile: decide again.
-    if (!absl::IsAborted(applied.status()) || attempt >= kMaxConflictRetries) {
-      return applied.status();
-    }
-  }
+  // Each reaction decides on its aggregate as it stands when written (the
+  // write path), so a command that changed it meanwhile needs no retry here.
+  ASSIGN_OR_RETURN(std::vector<Reaction> reactions, react_(source));
+  ASSIGN_OR_RETURN(Applied applied,
+                   ApplyReactions(env_, options_.consumer, source, std::move(reactions)));
+  std::lock_guard lock(mu_);
+  stats_.reactions += applied.appended;
+  stats_.replayed += applied.replayed;
+  return absl::OkStatus();
 }
 
 absl::Status Reactor::ApplyBatch(const std::vector<bus::Message>& batch, const bus::Offsets& next) {
@@ -186,12 +180,11 @@ absl::Status Reactor::ApplyBatch(const std::vector<bus::Message>& batch, const b
 }
 
 absl::Status Reactor::CommitOffsets(const bus::Offsets& next) {
-  eventstore::AppendRequest append;
-  append.stream = "reactor-" + options_.consumer;
+  eventstore::StateWrite write;
   for (const auto& [tp, offset] : next) {
-    append.offsets.push_back({options_.consumer, tp.topic, tp.partition, offset});
+    write.offsets.push_back({options_.consumer, tp.topic, tp.partition, offset});
   }
-  return env_.store->Append(std::move(append)).status();
+  return env_.store->Write(std::move(write)).status();
 }
 
 }  // namespace threadline::command
