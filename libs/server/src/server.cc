@@ -26,6 +26,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
+#include "threadline/server/face.h"
 #include "threadline/v1/billing.grpc.pb.h"
 #include "threadline/v1/installation.grpc.pb.h"
 #include "threadline/v1/journey.grpc.pb.h"
@@ -185,6 +186,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const S
 // The full name of a Threadline service, for its health status; empty for
 // anything else.
 std::string ThreadlineServiceName(grpc::Service* s) {
+  if (auto* face = dynamic_cast<Face*>(s)) return face->service_name();
   if (dynamic_cast<v1::SalesService::Service*>(s)) {
     return std::string(v1::SalesService::service_full_name());
   }
@@ -246,6 +248,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   }
   for (auto* s : services) {
     if (s == nullptr) return absl::InvalidArgumentError("null service passed to GrpcServer::Start");
+    if (auto* face = dynamic_cast<Face*>(s)) RETURN_IF_ERROR(face->CheckComplete());
   }
   const bool loopback = IsLoopbackAddress(options.listen);
   std::unique_ptr<Authenticator> auth;

@@ -3,59 +3,23 @@
 #include "threadline/billing/service.h"
 
 namespace threadline::billing {
+
+// Each RPC of BillingService and the member of BillingService that serves it.
+// Who may call them: the service's rule in libs/server/src/policy.cc.
+std::unique_ptr<grpc::Service> NewBillingGrpc(BillingService* service) {
+  using command::Command;
+  using server::Query;
+  return server::MakeFace(
+      service, Command(TL_RPC(BillingService, IssueInvoice), &BillingService::IssueInvoice),
+      Command(TL_RPC(BillingService, RecordPayment), &BillingService::RecordPayment),
+      Command(TL_RPC(BillingService, GrantCredit), &BillingService::GrantCredit),
+      Command(TL_RPC(BillingService, ApproveCredit), &BillingService::ApproveCredit),
+      Command(TL_RPC(BillingService, DisputeCharge), &BillingService::DisputeCharge),
+      Command(TL_RPC(BillingService, ResolveDispute), &BillingService::ResolveDispute),
+      Query(TL_RPC(BillingService, GetAccount), &BillingService::GetAccount));
+}
+
 namespace {
-
-class BillingGrpc final : public v1::BillingService::Service {
- public:
-  explicit BillingGrpc(BillingService* service) : s_(service) {}
-
-  grpc::Status IssueInvoice(grpc::ServerContext* ctx, const v1::IssueInvoiceRequest* r,
-                            v1::IssueInvoiceResponse* out) override {
-    return command::Serve(
-        ctx, TL_GRPC_METHOD(BillingService, IssueInvoice), out,
-        [&](const command::Invocation& inv) { return s_->IssueInvoice(inv, *r); });
-  }
-  grpc::Status RecordPayment(grpc::ServerContext* ctx, const v1::RecordPaymentRequest* r,
-                             v1::RecordPaymentResponse* out) override {
-    return command::Serve(
-        ctx, TL_GRPC_METHOD(BillingService, RecordPayment), out,
-        [&](const command::Invocation& inv) { return s_->RecordPayment(inv, *r); });
-  }
-  grpc::Status GrantCredit(grpc::ServerContext* ctx, const v1::GrantCreditRequest* r,
-                           v1::GrantCreditResponse* out) override {
-    return command::Serve(ctx, TL_GRPC_METHOD(BillingService, GrantCredit), out,
-                          [&](const command::Invocation& inv) { return s_->GrantCredit(inv, *r); });
-  }
-  grpc::Status ApproveCredit(grpc::ServerContext* ctx, const v1::ApproveCreditRequest* r,
-                             v1::ApproveCreditResponse* out) override {
-    return command::Serve(
-        ctx, TL_GRPC_METHOD(BillingService, ApproveCredit), out,
-        [&](const command::Invocation& inv) { return s_->ApproveCredit(inv, *r); });
-  }
-  grpc::Status DisputeCharge(grpc::ServerContext* ctx, const v1::DisputeChargeRequest* r,
-                             v1::DisputeChargeResponse* out) override {
-    return command::Serve(
-        ctx, TL_GRPC_METHOD(BillingService, DisputeCharge), out,
-        [&](const command::Invocation& inv) { return s_->DisputeCharge(inv, *r); });
-  }
-  grpc::Status ResolveDispute(grpc::ServerContext* ctx, const v1::ResolveDisputeRequest* r,
-                              v1::ResolveDisputeResponse* out) override {
-    return command::Serve(
-        ctx, TL_GRPC_METHOD(BillingService, ResolveDispute), out,
-        [&](const command::Invocation& inv) { return s_->ResolveDispute(inv, *r); });
-  }
-  grpc::Status GetAccount(grpc::ServerContext* ctx, const v1::GetAccountRequest* r,
-                          v1::Account* out) override {
-    return server::Handle(ctx, TL_GRPC_METHOD(BillingService, GetAccount),
-                          [&](const server::Principal&) -> absl::Status {
-                            ASSIGN_OR_RETURN(*out, s_->GetAccount(*r));
-                            return absl::OkStatus();
-                          });
-  }
-
- private:
-  BillingService* s_;
-};
 
 class BillingDepartment final : public command::Department {
  public:
@@ -89,10 +53,6 @@ class BillingDepartment final : public command::Department {
 };
 
 }  // namespace
-
-std::unique_ptr<grpc::Service> NewBillingGrpc(BillingService* service) {
-  return std::make_unique<BillingGrpc>(service);
-}
 
 std::unique_ptr<command::Department> NewBillingDepartment(const command::DepartmentDeps& deps) {
   return std::make_unique<BillingDepartment>(deps);

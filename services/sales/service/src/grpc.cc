@@ -1,51 +1,23 @@
 #include "threadline/command/grpc.h"
+
 #include "threadline/sales/service.h"
 
 namespace threadline::sales {
-namespace {
 
-
-class SalesGrpc final : public v1::SalesService::Service {
- public:
-  explicit SalesGrpc(SalesService* service) : s_(service) {}
-
-  grpc::Status RegisterCustomer(grpc::ServerContext* ctx, const v1::RegisterCustomerRequest* r,
-                                v1::RegisterCustomerResponse* out) override {
-    return command::Serve(ctx, TL_GRPC_METHOD(SalesService, RegisterCustomer), out,
-                          [&](const command::Invocation& inv) { return s_->RegisterCustomer(inv, *r); });
-  }
-  grpc::Status PlaceOrder(grpc::ServerContext* ctx, const v1::PlaceOrderRequest* r,
-                          v1::PlaceOrderResponse* out) override {
-    return command::Serve(ctx, TL_GRPC_METHOD(SalesService, PlaceOrder), out,
-                          [&](const command::Invocation& inv) { return s_->PlaceOrder(inv, *r); });
-  }
-  grpc::Status CancelOrder(grpc::ServerContext* ctx, const v1::CancelOrderRequest* r,
-                           v1::CancelOrderResponse* out) override {
-    return command::Serve(ctx, TL_GRPC_METHOD(SalesService, CancelOrder), out,
-                          [&](const command::Invocation& inv) { return s_->CancelOrder(inv, *r); });
-  }
-  grpc::Status SwitchProduct(grpc::ServerContext* ctx, const v1::SwitchProductRequest* r,
-                             v1::SwitchProductResponse* out) override {
-    return command::Serve(ctx, TL_GRPC_METHOD(SalesService, SwitchProduct), out,
-                          [&](const command::Invocation& inv) { return s_->SwitchProduct(inv, *r); });
-  }
-  grpc::Status LogContact(grpc::ServerContext* ctx, const v1::LogContactRequest* r,
-                          v1::LogContactResponse* out) override {
-    return command::Serve(ctx, TL_GRPC_METHOD(SalesService, LogContact), out,
-                          [&](const command::Invocation& inv) { return s_->LogContact(inv, *r); });
-  }
-
- private:
-  SalesService* s_;
-};
-
-}  // namespace
-
+// Each RPC of SalesService and the member of SalesService that serves it.
+// Who may call them: the service's rule in libs/server/src/policy.cc.
 std::unique_ptr<grpc::Service> NewSalesGrpc(SalesService* service) {
-  return std::make_unique<SalesGrpc>(service);
+  using command::Command;
+  return server::MakeFace(
+      service, Command(TL_RPC(SalesService, RegisterCustomer), &SalesService::RegisterCustomer),
+      Command(TL_RPC(SalesService, PlaceOrder), &SalesService::PlaceOrder),
+      Command(TL_RPC(SalesService, CancelOrder), &SalesService::CancelOrder),
+      Command(TL_RPC(SalesService, SwitchProduct), &SalesService::SwitchProduct),
+      Command(TL_RPC(SalesService, LogContact), &SalesService::LogContact));
 }
 
 namespace {
+
 class SalesDepartment final : public command::Department {
  public:
   explicit SalesDepartment(const command::DepartmentDeps& deps)
@@ -57,6 +29,7 @@ class SalesDepartment final : public command::Department {
   SalesService service_;
   std::unique_ptr<grpc::Service> grpc_;
 };
+
 }  // namespace
 
 std::unique_ptr<command::Department> NewSalesDepartment(const command::DepartmentDeps& deps) {

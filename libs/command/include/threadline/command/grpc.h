@@ -1,14 +1,15 @@
 #pragma once
 
-// Bridges gRPC handlers to service logic: every handler is one line.
+// Commands in a service's gRPC face (server/face.h): the caller becomes the
+// actor recorded on the events.
 
 #include <grpcpp/grpcpp.h>
 
-#include <string>
-#include <string_view>
+#include <functional>
+#include <utility>
 
 #include "threadline/command/runner.h"
-#include "threadline/server/handler.h"
+#include "threadline/server/face.h"
 
 namespace threadline::command {
 
@@ -16,16 +17,18 @@ namespace threadline::command {
 // correlation id from the "x-correlation-id" header (empty when absent).
 Invocation InvocationOf(const grpc::ServerContext& ctx, const server::Principal& principal);
 
-// Authenticates and authorises `method`, runs `fn(invocation)` (returning
-// absl::StatusOr<Response>) and writes its value to `out`.
-template <typename Response, typename Fn>
-grpc::Status Serve(grpc::ServerContext* ctx, std::string_view method, Response* out, Fn&& fn) {
-  return server::Handle(ctx, method, [&](const server::Principal& principal) -> absl::Status {
-    absl::StatusOr<Response> result = fn(InvocationOf(*ctx, principal));
-    if (!result.ok()) return result.status();
-    *out = std::move(*result);
-    return absl::OkStatus();
-  });
+// A command: `handler(owner, invocation, request)` returns
+// absl::StatusOr<Response>. Any callable that takes the owner first: a
+// member function pointer or a lambda.
+template <auto kMethod, typename Handler>
+auto Command(server::Rpc<kMethod> rpc, Handler handler) {
+  static_assert(!server::Rpc<kMethod>::Traits::kServerStreaming, "a command is a unary RPC");
+  auto serve = [handler = std::move(handler)](
+                   auto& owner, grpc::ServerContext& ctx, const server::Principal& who,
+                   const typename server::Rpc<kMethod>::Request& request) {
+    return std::invoke(handler, owner, InvocationOf(ctx, who), request);
+  };
+  return server::FaceEntry<kMethod, decltype(serve)>{rpc, std::move(serve)};
 }
 
 }  // namespace threadline::command

@@ -2,12 +2,7 @@
 
 // The one way a gRPC handler runs: authenticate, authorise, run the body,
 // convert its absl::Status, never let an exception out, record stats.
-//
-//   grpc::Status GetAccount(grpc::ServerContext* ctx, const v1::GetAccountRequest* r,
-//                           v1::Account* out) override {
-//     return server::Handle(ctx, TL_GRPC_METHOD(BillingService, GetAccount),
-//                           [&](const server::Principal& who) { return Get(*r, out); });
-//   }
+// Services do not call it themselves: their faces (face.h) do, per RPC.
 
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>

@@ -61,7 +61,9 @@ class GrpcServer {
   // non-loopback address, or when another GrpcServer runs in this process;
   // UNAVAILABLE naming the address when it cannot listen (in use, not
   // local, no permission); INVALID_ARGUMENT / NOT_FOUND for bad TLS or tokens
-  // options. Every registered Threadline service is marked SERVING.
+  // options; FAILED_PRECONDITION for a Face that leaves out or repeats an RPC
+  // (Face::CheckComplete). Every registered Threadline service is marked
+  // SERVING.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const ServerOptions& options, std::vector<grpc::Service*> services);
 
