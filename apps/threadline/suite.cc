@@ -78,8 +78,7 @@ struct Department {
   std::unique_ptr<bus::Publisher> publisher;
   std::unique_ptr<outbox::OutboxRelay> relay;
   std::unique_ptr<command::Department> service;
-  std::unique_ptr<grpc::Service> placeholder;  // a service not built yet
-  grpc::Service* grpc() { return service ? service->grpc() : placeholder.get(); }
+  grpc::Service* grpc() { return service->grpc(); }
 };
 
 // The gRPC service a target serves, as the health service names it.
@@ -93,12 +92,6 @@ std::string HealthName(const std::string& target) {
   };
   auto it = names->find(target);
   return it == names->end() ? target : it->second;
-}
-
-std::unique_ptr<grpc::Service> PlaceholderService(const std::string& name) {
-  if (name == "installation") return std::make_unique<v1::InstallationService::Service>();
-  if (name == "support") return std::make_unique<v1::SupportService::Service>();
-  return std::make_unique<v1::BillingService::Service>();
 }
 
 class SuiteImpl final : public Suite {
@@ -294,6 +287,10 @@ class SuiteImpl final : public Suite {
   }
 
   absl::StatusOr<std::unique_ptr<Department>> OpenDepartment(const std::string& name) {
+    auto factory = DepartmentFactories().find(name);
+    if (factory == DepartmentFactories().end()) {
+      return absl::InvalidArgumentError("no department service named '" + name + "'");
+    }
     auto d = std::make_unique<Department>();
     d->name = name;
     eventstore::Options eo;
@@ -304,11 +301,6 @@ class SuiteImpl final : public Suite {
     ro.topic = "threadline." + name + ".v1";
     d->relay = std::make_unique<outbox::OutboxRelay>(d->store.get(), d->publisher.get(), ro);
     RETURN_IF_ERROR(d->relay->Start());
-    auto factory = DepartmentFactories().find(name);
-    if (factory == DepartmentFactories().end()) {
-      d->placeholder = PlaceholderService(name);
-      return d;
-    }
     command::DepartmentDeps deps;
     deps.store = d->store.get();
     deps.bus = bus_.get();
