@@ -29,6 +29,7 @@
 
 #include "bench_common.h"
 #include "threadline/common/clock.h"
+#include "threadline/domain/topics.h"
 #include "threadline/outbox/relay.h"
 #include "threadline/v1/envelope.pb.h"
 
@@ -505,10 +506,10 @@ int Run(int argc, char** argv) {
   std::vector<bus::TopicSpec> topics;
   for (auto d : {v1::DEPARTMENT_SALES, v1::DEPARTMENT_INSTALLATION, v1::DEPARTMENT_SUPPORT,
                  v1::DEPARTMENT_BILLING}) {
-    topics.push_back({outbox::DepartmentTopic(d), partitions});
+    topics.push_back({domain::DepartmentTopic(d), partitions});
   }
-  topics.push_back({"threadline.journey.v1", partitions});
-  topics.push_back({"threadline.deadletter.v1", partitions});
+  topics.push_back({domain::kJourneyTopic, partitions});
+  topics.push_back({domain::kDeadLetterTopic, partitions});
   if (auto s = (*bus)->EnsureTopics(topics); !s.ok()) {
     std::cerr << "bench_fill: " << s << "\n";
     return 1;
@@ -533,7 +534,7 @@ int Run(int argc, char** argv) {
   for (uint64_t n = 0; n < plan.size(); ++n) {
     v1::EventEnvelope e = gen.Make(plan[n], n);
     e.set_global_position(n + 1);
-    const std::string topic = outbox::DepartmentTopic(e.department());
+    const std::string topic = domain::DepartmentTopic(e.department());
     bus::OutMessage m = outbox::ToMessage(e, topic);
     value_bytes += m.value.size();
     ++per_topic[topic];

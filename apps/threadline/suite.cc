@@ -14,6 +14,7 @@
 #include "threadline/command/reactor.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
+#include "threadline/domain/topics.h"
 #include "threadline/eventstore/event_store.h"
 #include "threadline/installation/service.h"
 #include "threadline/journey/http.h"
@@ -53,20 +54,23 @@ absl::StatusOr<std::unique_ptr<bus::Bus>> OpenBus(const SuiteOptions& o) {
 
 absl::Status EnsureAllTopics(bus::Bus& bus, int partitions) {
   std::vector<bus::TopicSpec> topics;
-  for (const auto& t : journey::DepartmentTopics()) topics.push_back({t, partitions});
-  topics.push_back({journey::kJourneyTopic, partitions});
-  topics.push_back({journey::kDeadLetterTopic, partitions});
+  for (const auto& t : domain::DepartmentTopics()) topics.push_back({t, partitions});
+  topics.push_back({domain::kJourneyTopic, partitions});
+  topics.push_back({domain::kDeadLetterTopic, partitions});
   return bus.EnsureTopics(topics);
 }
 
 // The department services this binary knows, by target name.
-using DepartmentFactory = std::unique_ptr<command::Department> (*)(const command::DepartmentDeps&);
+struct DepartmentFactory {
+  std::unique_ptr<command::Department> (*make)(const command::DepartmentDeps&);
+  v1::Department department;  // whose topic its relay publishes to
+};
 const std::map<std::string, DepartmentFactory>& DepartmentFactories() {
   static const auto* factories = new std::map<std::string, DepartmentFactory>{
-      {"sales", &sales::NewSalesDepartment},
-      {"installation", &installation::NewInstallationDepartment},
-      {"billing", &billing::NewBillingDepartment},
-      {"support", &support::NewSupportDepartment},
+      {"sales", {&sales::NewSalesDepartment, v1::DEPARTMENT_SALES}},
+      {"installation", {&installation::NewInstallationDepartment, v1::DEPARTMENT_INSTALLATION}},
+      {"billing", {&billing::NewBillingDepartment, v1::DEPARTMENT_BILLING}},
+      {"support", {&support::NewSupportDepartment, v1::DEPARTMENT_SUPPORT}},
   };
   return *factories;
 }
@@ -211,7 +215,7 @@ class SuiteImpl final : public Suite {
   void RefreshHealth() {
     std::map<std::string, std::vector<int64_t>> ends;
     bool reachable = true;
-    for (const auto& topic : journey::DepartmentTopics()) {
+    for (const auto& topic : domain::DepartmentTopics()) {
       auto e = bus_->EndOffsets(topic);
       if (!e.ok()) {
         reachable = false;
@@ -298,13 +302,13 @@ class SuiteImpl final : public Suite {
     ASSIGN_OR_RETURN(d->store, eventstore::EventStore::Open(eo));
     ASSIGN_OR_RETURN(d->publisher, bus_->NewPublisher());
     outbox::RelayOptions ro;
-    ro.topic = "threadline." + name + ".v1";
+    ro.topic = domain::DepartmentTopic(factory->second.department);
     d->relay = std::make_unique<outbox::OutboxRelay>(d->store.get(), d->publisher.get(), ro);
     RETURN_IF_ERROR(d->relay->Start());
     command::DepartmentDeps deps;
     deps.store = d->store.get();
     deps.bus = bus_.get();
-    d->service = factory->second(deps);
+    d->service = factory->second.make(deps);
     RETURN_IF_ERROR(d->service->Start());
     return d;
   }

@@ -25,13 +25,16 @@ using coding::PutFixed32BE;
 using coding::PutFixed64BE;
 using coding::PutString;
 
+// The two key families (README.md): topic metadata, "meta/topic/" topic ->
+// partition count (be32), and messages, "m/" topic NUL partition (be32)
+// offset (be64) -> record.
 constexpr char kTopicMetaPrefix[] = "meta/topic/";
+constexpr char kMessagePrefix[] = "m/";
 
 using rocks::FromRocks;
 
-// Message keys: "m/" topic NUL partition(be32) offset(be64).
 std::string PartitionPrefix(std::string_view topic, int32_t partition) {
-  std::string k = "m/";
+  std::string k = kMessagePrefix;
   k.append(topic);
   k.push_back('\0');
   PutFixed32BE(k, static_cast<uint32_t>(partition));

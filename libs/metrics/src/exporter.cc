@@ -11,6 +11,8 @@
 #include <mutex>
 #include <sstream>
 
+#include "threadline/domain/topics.h"
+
 namespace threadline::metrics {
 namespace {
 
@@ -147,7 +149,7 @@ void AddSuite(Families& f, const SuiteSample& s) {
     f.Counter("threadline_journey_projected_total", "timeline entries projected", {},
               static_cast<double>(j.projected));
     f.Counter("threadline_journey_dead_lettered_total",
-              "unreadable events parked on threadline.deadletter.v1", {},
+              std::string("unreadable events parked on ") + domain::kDeadLetterTopic, {},
               static_cast<double>(j.dead_lettered));
     for (const auto& [type, n] : j.events_by_type) {
       f.Counter("threadline_journey_events_total",

@@ -12,21 +12,6 @@ const Logger& Log() {
 }
 }  // namespace
 
-std::string DepartmentTopic(v1::Department department) {
-  switch (department) {
-    case v1::DEPARTMENT_SALES:
-      return "threadline.sales.v1";
-    case v1::DEPARTMENT_INSTALLATION:
-      return "threadline.installation.v1";
-    case v1::DEPARTMENT_SUPPORT:
-      return "threadline.support.v1";
-    case v1::DEPARTMENT_BILLING:
-      return "threadline.billing.v1";
-    default:
-      return "threadline.unknown.v1";
-  }
-}
-
 bus::OutMessage ToMessage(const v1::EventEnvelope& envelope, const std::string& topic) {
   bus::OutMessage m;
   m.topic = topic;

@@ -14,6 +14,7 @@
 
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
+#include "threadline/domain/roles.h"
 
 namespace threadline::server {
 namespace {
@@ -23,8 +24,10 @@ const Logger& Log() {
   return *log;
 }
 
+// In the order of Role.
 constexpr std::array<std::string_view, kAllRoles.size()> kRoleNames = {
-    "sales", "installation", "support", "billing", "supervisor", "dashboard", "admin",
+    domain::kRoleSales,      domain::kRoleInstallation, domain::kRoleSupport, domain::kRoleBilling,
+    domain::kRoleSupervisor, domain::kRoleDashboard,    domain::kRoleAdmin,
 };
 
 std::string RoleList() {

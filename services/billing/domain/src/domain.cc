@@ -4,6 +4,7 @@
 
 #include "threadline/common/status.h"
 #include "threadline/domain/cat.h"
+#include "threadline/domain/roles.h"
 #include "threadline/domain/validate.h"
 
 namespace threadline::billing {
@@ -91,11 +92,11 @@ int64_t DisputedSoFar(const AccountState& s, const std::string& charge_id,
 
 CreditPolicy CreditPolicy::Defaults() {
   CreditPolicy p;
-  p.limits["billing"] = 5000;
-  p.limits["support"] = 2000;
-  p.limits["supervisor"] = std::nullopt;
-  p.limits["admin"] = std::nullopt;
-  p.approvers = {"supervisor", "admin"};
+  p.limits[domain::kRoleBilling] = 5000;
+  p.limits[domain::kRoleSupport] = 2000;
+  p.limits[domain::kRoleSupervisor] = std::nullopt;
+  p.limits[domain::kRoleAdmin] = std::nullopt;
+  p.approvers = {domain::kRoleSupervisor, domain::kRoleAdmin};
   return p;
 }
 

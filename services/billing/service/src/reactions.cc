@@ -12,6 +12,7 @@
 #include "threadline/billing/service.h"
 #include "threadline/common/ids.h"
 #include "threadline/common/log.h"
+#include "threadline/domain/topics.h"
 
 namespace threadline::billing {
 namespace {
@@ -129,14 +130,14 @@ command::ReactFn NewInstallationReaction(command::Env env, ReactionCounters* cou
 command::ReactorOptions SalesReactorOptions() {
   command::ReactorOptions o;
   o.consumer = kSalesConsumer;
-  o.topics = {"threadline.sales.v1"};
+  o.topics = {domain::kSalesTopic};
   return o;
 }
 
 command::ReactorOptions InstallationReactorOptions() {
   command::ReactorOptions o;
   o.consumer = kInstallationConsumer;
-  o.topics = {"threadline.installation.v1"};
+  o.topics = {domain::kInstallationTopic};
   return o;
 }
 

@@ -12,6 +12,7 @@
 
 #include "threadline/common/ids.h"
 #include "threadline/common/log.h"
+#include "threadline/domain/topics.h"
 #include "threadline/installation/service.h"
 
 namespace threadline::installation {
@@ -129,7 +130,7 @@ command::ReactFn NewSalesReaction(command::Env env, ReactionCounters* counters) 
 command::ReactorOptions SalesReactorOptions() {
   command::ReactorOptions o;
   o.consumer = kSalesConsumer;
-  o.topics = {"threadline.sales.v1"};
+  o.topics = {domain::kSalesTopic};
   return o;
 }
 

@@ -11,6 +11,7 @@
 
 #include "threadline/bus/embedded.h"
 #include "threadline/domain/domain.h"
+#include "threadline/domain/topics.h"
 #include "threadline/outbox/relay.h"
 #include "threadline/testing/testing.h"
 
@@ -32,9 +33,9 @@ class JourneyHttpTest : public ::testing::Test {
     bo.path = (dir_.path() / "bus").string();
     bus_ = std::move(*bus::OpenEmbeddedBus(bo));
     std::vector<bus::TopicSpec> topics;
-    for (const auto& t : DepartmentTopics()) topics.push_back({t, 2});
-    topics.push_back({kJourneyTopic, 2});
-    topics.push_back({kDeadLetterTopic, 2});
+    for (const auto& t : domain::DepartmentTopics()) topics.push_back({t, 2});
+    topics.push_back({domain::kJourneyTopic, 2});
+    topics.push_back({domain::kDeadLetterTopic, 2});
     ASSERT_OK(bus_->EnsureTopics(topics));
     publisher_ = std::move(*bus_->NewPublisher());
     ProjectorOptions po;
@@ -89,7 +90,7 @@ class JourneyHttpTest : public ::testing::Test {
     } else {
       e.mutable_contact_logged()->set_outcome(id);
     }
-    ASSERT_OK(publisher_->Publish(outbox::ToMessage(e, outbox::DepartmentTopic(e.department())),
+    ASSERT_OK(publisher_->Publish(outbox::ToMessage(e, domain::DepartmentTopic(e.department())),
                                   nullptr));
   }
   bool Projected(uint64_t n) {

@@ -1,6 +1,7 @@
 #include "dead_letters.h"
 
 #include "threadline/common/status.h"
+#include "threadline/domain/topics.h"
 #include "threadline/journey/projector.h"
 
 namespace threadline::journey {
@@ -8,7 +9,7 @@ namespace threadline::journey {
 void DeadLetters::Park(const bus::Message& m, const std::string& reason) {
   if (!publisher_) return;
   bus::OutMessage out;
-  out.topic = kDeadLetterTopic;
+  out.topic = domain::kDeadLetterTopic;
   out.key = m.key;
   out.value = m.value;
   out.headers = m.headers;
@@ -31,7 +32,8 @@ absl::Status DeadLetters::Confirm() {
   std::lock_guard lock(mu_);
   if (!failed_) return absl::OkStatus();
   failed_ = false;
-  return absl::UnavailableError("could not park messages on " + std::string(kDeadLetterTopic));
+  return absl::UnavailableError("could not park messages on " +
+                                std::string(domain::kDeadLetterTopic));
 }
 
 void DeadLetters::Failed() {

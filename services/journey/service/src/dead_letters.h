@@ -1,6 +1,6 @@
 #pragma once
 
-// Messages the journey cannot read, parked untouched on kDeadLetterTopic
+// Messages the journey cannot read, parked untouched on domain::kDeadLetterTopic
 // with headers saying why and where they came from, before the projector's
 // offsets move past them.
 
@@ -20,7 +20,7 @@ class DeadLetters {
   DeadLetters(bus::Publisher* publisher, std::string instance)
       : publisher_(publisher), instance_(std::move(instance)) {}
 
-  // Publishes `m` to kDeadLetterTopic with `reason`.
+  // Publishes `m` to domain::kDeadLetterTopic with `reason`.
   void Park(const bus::Message& m, const std::string& reason);
   // Waits until every message parked so far is on the topic; UNAVAILABLE if
   // one could not be parked (the batch must then not be committed).

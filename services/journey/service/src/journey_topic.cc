@@ -1,6 +1,7 @@
 #include "journey_topic.h"
 
 #include "threadline/common/coding.h"
+#include "threadline/domain/topics.h"
 #include "threadline/journey/projector.h"
 #include "threadline/outbox/relay.h"
 
@@ -9,7 +10,7 @@ namespace threadline::journey {
 void JourneyTopic::Publish(const v1::JourneyUpdate& u) {
   if (!publisher_) return;
   bus::OutMessage m;
-  m.topic = kJourneyTopic;
+  m.topic = domain::kJourneyTopic;
   m.key = u.entry().customer_id();
   m.value = u.SerializeAsString();
   m.headers.push_back({outbox::kHeaderEventType, u.entry().kind()});

@@ -1,6 +1,6 @@
 #pragma once
 
-// Republishing the journey on kJourneyTopic: every committed entry goes out,
+// Republishing the journey on domain::kJourneyTopic: every committed entry goes out,
 // and the "m/pub" cursor (keyspace.h) moves only over entries whose delivery
 // the bus confirmed, so a restart or a failed delivery sends again what may
 // be missing (consumers of the topic drop duplicates by event_id).

@@ -14,6 +14,7 @@
 #include "threadline/bus/embedded.h"
 #include "threadline/common/coding.h"
 #include "threadline/domain/domain.h"
+#include "threadline/domain/topics.h"
 #include "threadline/journey/projection.h"
 #include "threadline/journey/projector.h"
 #include "threadline/outbox/relay.h"
@@ -38,9 +39,9 @@ class LegacyLayoutTest : public ::testing::Test {
     bo.path = (dir_.path() / "bus").string();
     bus_ = std::move(*bus::OpenEmbeddedBus(bo));
     std::vector<bus::TopicSpec> topics;
-    for (const auto& t : DepartmentTopics()) topics.push_back({t, kPartitions});
-    topics.push_back({kJourneyTopic, kPartitions});
-    topics.push_back({kDeadLetterTopic, kPartitions});
+    for (const auto& t : domain::DepartmentTopics()) topics.push_back({t, kPartitions});
+    topics.push_back({domain::kJourneyTopic, kPartitions});
+    topics.push_back({domain::kDeadLetterTopic, kPartitions});
     ASSERT_OK(bus_->EnsureTopics(topics));
     publisher_ = std::move(*bus_->NewPublisher());
   }

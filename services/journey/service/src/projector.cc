@@ -57,7 +57,7 @@ class RocksProjector final : public Projector {
     ASSIGN_OR_RETURN(uint64_t published, store_->Counter(keys::kPublishedKey));
     bus::OffsetConsumerOptions co;
     co.name = "journey";
-    co.topics = DepartmentTopics();
+    co.topics = domain::DepartmentTopics();
     co.batch_size = options_.batch_size;
     co.poll_wait = options_.poll_wait;
     co.failure = "projection";
@@ -203,11 +203,6 @@ class RocksProjector final : public Projector {
 };
 
 }  // namespace
-
-std::vector<std::string> DepartmentTopics() {
-  return {"threadline.sales.v1", "threadline.installation.v1", "threadline.support.v1",
-          "threadline.billing.v1"};
-}
 
 absl::StatusOr<std::unique_ptr<Projector>> Projector::Open(const ProjectorOptions& options,
                                                            bus::Bus* bus) {

@@ -7,6 +7,7 @@
 
 #include "threadline/bus/embedded.h"
 #include "threadline/domain/domain.h"
+#include "threadline/domain/topics.h"
 #include "threadline/outbox/relay.h"
 #include "threadline/testing/testing.h"
 
@@ -26,9 +27,9 @@ class ProjectorTest : public ::testing::Test {
     bo.path = (dir_.path() / "bus").string();
     bus_ = std::move(*bus::OpenEmbeddedBus(bo));
     std::vector<bus::TopicSpec> topics;
-    for (const auto& t : DepartmentTopics()) topics.push_back({t, 3});
-    topics.push_back({kJourneyTopic, 3});
-    topics.push_back({kDeadLetterTopic, 3});
+    for (const auto& t : domain::DepartmentTopics()) topics.push_back({t, 3});
+    topics.push_back({domain::kJourneyTopic, 3});
+    topics.push_back({domain::kDeadLetterTopic, 3});
     ASSERT_OK(bus_->EnsureTopics(topics));
     publisher_ = std::move(*bus_->NewPublisher());
   }
@@ -71,7 +72,7 @@ class ProjectorTest : public ::testing::Test {
   }
 
   void Publish(const v1::EventEnvelope& e) {
-    std::string topic = outbox::DepartmentTopic(e.department());
+    std::string topic = domain::DepartmentTopic(e.department());
     ASSERT_OK(publisher_->Publish(outbox::ToMessage(e, topic), nullptr));
   }
   void PublishRaw(const std::string& topic, const std::string& value) {
@@ -230,7 +231,7 @@ TEST_F(ProjectorTest, PoisonMessagesAreParkedAndTheProjectorKeepsGoing) {
   // Each is on the dead-letter topic, untouched, with the reason.
   auto consumer = std::move(*bus_->NewConsumer());
   std::vector<bus::PartitionStart> starts;
-  for (int part = 0; part < 3; ++part) starts.push_back({{kDeadLetterTopic, part}, 0});
+  for (int part = 0; part < 3; ++part) starts.push_back({{domain::kDeadLetterTopic, part}, 0});
   ASSERT_OK(consumer->Assign(starts));
   std::vector<bus::Message> parked;
   ASSERT_TRUE(WaitFor([&] {
@@ -369,7 +370,7 @@ TEST_F(ProjectorTest, EveryEntryIsPublishedToTheJourneyTopic) {
   Publish(Contact(1, "e1"));
   ASSERT_TRUE(WaitFor([&] { return p->Stats().published_sequence == 2; }));
   auto consumer = std::move(*bus_->NewConsumer());
-  ASSERT_OK(consumer->Assign({{{kJourneyTopic, bus::PartitionForKey(kCustomer, 3)}, 0}}));
+  ASSERT_OK(consumer->Assign({{{domain::kJourneyTopic, bus::PartitionForKey(kCustomer, 3)}, 0}}));
   std::vector<bus::Message> got;
   ASSERT_TRUE(WaitFor([&] {
     auto b = consumer->Poll(10, std::chrono::milliseconds(20));

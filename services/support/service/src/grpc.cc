@@ -1,5 +1,6 @@
 #include "threadline/command/grpc.h"
 
+#include "threadline/domain/topics.h"
 #include "threadline/support/service.h"
 
 namespace threadline::support {
@@ -27,7 +28,7 @@ namespace {
 command::ReactorOptions DirectoryReactorOptions() {
   command::ReactorOptions o;
   o.consumer = kDirectoryConsumer;
-  o.topics = {"threadline.sales.v1"};
+  o.topics = {domain::kSalesTopic};
   return o;
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "threadline/domain/domain.h"
+#include "threadline/domain/roles.h"
 
 namespace threadline::domain {
 
@@ -27,7 +28,7 @@ inline CommandContext TestContext(TimePoint now, v1::Channel channel = v1::CHANN
   ctx.now = now;
   ctx.channel = channel;
   ctx.actor.set_principal("agent-1");
-  ctx.actor.set_role("support");
+  ctx.actor.set_role(kRoleSupport);
   auto counter = std::make_shared<unsigned long long>(0);
   ctx.new_id = [counter](std::string_view prefix) { return TestId(prefix, ++*counter); };
   return ctx;

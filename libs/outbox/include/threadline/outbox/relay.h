@@ -21,8 +21,6 @@ inline constexpr char kHeaderEventType[] = "event_type";
 inline constexpr char kHeaderSchemaVersion[] = "schema_version";
 inline constexpr char kHeaderEventId[] = "event_id";
 
-// Topic of a department's events: threadline.<department>.v1.
-std::string DepartmentTopic(v1::Department department);
 // The bus message for a stored event: key customer_id, value the envelope.
 bus::OutMessage ToMessage(const v1::EventEnvelope& envelope, const std::string& topic);
 

@@ -40,8 +40,8 @@ inline constexpr std::array<Role, 7> kAllRoles = {
     Role::kSupervisor, Role::kDashboard,    Role::kAdmin,
 };
 
-// "sales", "installation", "support", "billing", "supervisor", "dashboard",
-// "admin": the spelling used in tokens files and on recorded events.
+// The spelling used in tokens files and on recorded events, from
+// threadline/domain/roles.h: "sales", "installation", ..., "admin".
 std::string_view RoleName(Role role);
 // The role spelled `name` (exact, lowercase), or nullopt.
 std::optional<Role> ParseRole(std::string_view name);

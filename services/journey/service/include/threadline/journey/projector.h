@@ -15,18 +15,14 @@
 #include "threadline/bus/bus.h"
 #include "threadline/common/clock.h"
 #include "threadline/common/histogram.h"
+#include "threadline/domain/topics.h"
 #include "threadline/v1/journey.pb.h"
 
 namespace threadline::journey {
 
-// Topic of every journey update, keyed by customer_id.
-inline constexpr char kJourneyTopic[] = "threadline.journey.v1";
-// Where messages the projector cannot read are parked, untouched, with
-// headers saying why and where they came from.
-inline constexpr char kDeadLetterTopic[] = "threadline.deadletter.v1";
-
-// The four department topics the projector consumes.
-std::vector<std::string> DepartmentTopics();
+// The projector consumes domain::DepartmentTopics(), republishes to
+// domain::kJourneyTopic and parks messages it cannot read, untouched, on
+// domain::kDeadLetterTopic with headers saying why and where they came from.
 
 struct ProjectorOptions {
   // Directory of the projection's RocksDB; created if missing.
@@ -37,7 +33,7 @@ struct ProjectorOptions {
   std::chrono::milliseconds poll_wait{100};
   // Clock for time-dependent parts of the card (at risk, overdue).
   const Clock* clock = nullptr;
-  // Publish every new entry to kJourneyTopic. Default: true.
+  // Publish every new entry to domain::kJourneyTopic. Default: true.
   bool publish = true;
   // Who parks dead letters (header deadletter_instance), so that an
   // operator can tell which replica parked what. Default: the host name
@@ -52,7 +48,7 @@ struct ProjectorStats {
   uint64_t dead_lettered = 0;       // undecodable messages parked
   uint64_t refolds = 0;             // cards rebuilt for late events
   uint64_t sequence = 0;            // last journey sequence number
-  uint64_t published_sequence = 0;  // last sequence confirmed on kJourneyTopic
+  uint64_t published_sequence = 0;  // last sequence confirmed on domain::kJourneyTopic
   uint64_t subscribers = 0;         // Subscribe calls running now
   // recorded_at of each projected event to its commit in the projection:
   // what an agent waits for a department's change to show on the card.

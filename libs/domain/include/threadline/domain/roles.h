@@ -1,0 +1,18 @@
+#pragma once
+
+// The roles a caller acts in, defined once, spelled as in tokens files and
+// on recorded events (v1::Actor.role). libs/server maps them to server::Role
+// and decides what each may call; domain rules that depend on the role (the
+// billing credit limits) name them through these constants.
+
+namespace threadline::domain {
+
+inline constexpr char kRoleSales[] = "sales";
+inline constexpr char kRoleInstallation[] = "installation";
+inline constexpr char kRoleSupport[] = "support";
+inline constexpr char kRoleBilling[] = "billing";
+inline constexpr char kRoleSupervisor[] = "supervisor";
+inline constexpr char kRoleDashboard[] = "dashboard";
+inline constexpr char kRoleAdmin[] = "admin";
+
+}  // namespace threadline::domain

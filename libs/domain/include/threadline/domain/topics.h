@@ -1,0 +1,30 @@
+#pragma once
+
+// Every topic name, defined once: each department publishes its events to
+// threadline.<department>.v1, the journey republishes its entries to
+// threadline.journey.v1 and parks unreadable input on
+// threadline.deadletter.v1. All are keyed by customer_id with the same
+// partition count. Everything else refers to these names.
+
+#include <string>
+#include <vector>
+
+#include "threadline/v1/common.pb.h"
+
+namespace threadline::domain {
+
+inline constexpr char kSalesTopic[] = "threadline.sales.v1";
+inline constexpr char kInstallationTopic[] = "threadline.installation.v1";
+inline constexpr char kSupportTopic[] = "threadline.support.v1";
+inline constexpr char kBillingTopic[] = "threadline.billing.v1";
+inline constexpr char kJourneyTopic[] = "threadline.journey.v1";
+inline constexpr char kDeadLetterTopic[] = "threadline.deadletter.v1";
+
+// The topic of `department`'s events; "threadline.unknown.v1" for a value
+// that is not one of the four departments.
+std::string DepartmentTopic(v1::Department department);
+
+// The four department topics: sales, installation, support, billing.
+std::vector<std::string> DepartmentTopics();
+
+}  // namespace threadline::domain

@@ -1,0 +1,24 @@
+#include "threadline/domain/topics.h"
+
+namespace threadline::domain {
+
+std::string DepartmentTopic(v1::Department department) {
+  switch (department) {
+    case v1::DEPARTMENT_SALES:
+      return kSalesTopic;
+    case v1::DEPARTMENT_INSTALLATION:
+      return kInstallationTopic;
+    case v1::DEPARTMENT_SUPPORT:
+      return kSupportTopic;
+    case v1::DEPARTMENT_BILLING:
+      return kBillingTopic;
+    default:
+      return "threadline.unknown.v1";
+  }
+}
+
+std::vector<std::string> DepartmentTopics() {
+  return {kSalesTopic, kInstallationTopic, kSupportTopic, kBillingTopic};
+}
+
+}  // namespace threadline::domain
