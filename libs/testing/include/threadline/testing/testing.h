@@ -22,6 +22,14 @@ const absl::Status& AsStatus(const absl::StatusOr<T>& s) {
   return s.status();
 }
 
+// The predicate-formatter behind ASSERT_OK / EXPECT_OK.
+template <typename T>
+::testing::AssertionResult IsOk(const char* expr, const T& value) {
+  const absl::Status& status = AsStatus(value);
+  if (status.ok()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << expr << " is not OK: " << status;
+}
+
 // Polls `condition` until it is true or `timeout` passes. Returns whether it
 // became true. The poll interval is short and grows; no test should depend
 // on it.
@@ -47,10 +55,13 @@ int FreePort();
 
 }  // namespace threadline::testing
 
-#define EXPECT_OK(expr) EXPECT_TRUE(::threadline::testing::AsStatus(expr).ok()) \
-    << ::threadline::testing::AsStatus(expr)
-#define ASSERT_OK(expr) ASSERT_TRUE(::threadline::testing::AsStatus(expr).ok()) \
-    << ::threadline::testing::AsStatus(expr)
+// Status assertions: `expr` (an absl::Status or absl::StatusOr) is
+// evaluated once; a failure prints the expression and that status.
+//   ASSERT_OK(store->Append(request));
+//   auto read = store->Read(stream);
+//   ASSERT_OK(read) << "reading " << stream;
+#define EXPECT_OK(expr) EXPECT_PRED_FORMAT1(::threadline::testing::IsOk, expr)
+#define ASSERT_OK(expr) ASSERT_PRED_FORMAT1(::threadline::testing::IsOk, expr)
 
 namespace threadline::testing {
 
