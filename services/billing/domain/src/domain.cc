@@ -108,10 +108,6 @@ bool CreditPolicy::AppliesDirectly(const std::string& role, int64_t amount_minor
 
 // ---- AccountState ----
 
-int64_t AccountState::BalanceMinor() const {
-  return invoiced_minor - paid_minor - credited_minor - upheld_minor;
-}
-
 const ChargeState* AccountState::FindCharge(const std::string& charge_id) const {
   for (const auto& c : charges) {
     if (c.charge.charge_id() == charge_id) return &c;
@@ -140,7 +136,43 @@ const v1::Dispute* AccountState::FindDispute(const std::string& dispute_id) cons
   return nullptr;
 }
 
+// ---- Balance ----
+
+const v1::Money* BalanceAmount(const v1::EventEnvelope& e) {
+  switch (e.payload_case()) {
+    case v1::EventEnvelope::kInvoiceIssued:
+      return &e.invoice_issued().total();
+    case v1::EventEnvelope::kPaymentRecorded:
+      return &e.payment_recorded().amount();
+    case v1::EventEnvelope::kCreditGranted:
+      return e.credit_granted().status() == v1::CREDIT_STATUS_APPLIED ? &e.credit_granted().amount()
+                                                                      : nullptr;
+    case v1::EventEnvelope::kCreditApproved:
+      return &e.credit_approved().amount();
+    case v1::EventEnvelope::kDisputeResolved:
+      // Zero for a rejected dispute.
+      return &e.dispute_resolved().credited();
+    default:
+      return nullptr;
+  }
+}
+
+int64_t ApplyToBalance(int64_t balance_minor, const v1::EventEnvelope& e) {
+  const v1::Money* amount = BalanceAmount(e);
+  if (amount == nullptr) return balance_minor;
+  const bool owes_more = e.has_invoice_issued();
+  const int64_t b = amount->amount_minor();
+  int64_t out;
+  bool overflow = owes_more ? __builtin_add_overflow(balance_minor, b, &out)
+                            : __builtin_sub_overflow(balance_minor, b, &out);
+  if (!overflow) return out;
+  return owes_more == (b > 0) ? INT64_MAX : INT64_MIN;
+}
+
+// ---- Evolve ----
+
 void Evolve(AccountState& s, const v1::EventEnvelope& e) {
+  s.balance_minor = ApplyToBalance(s.balance_minor, e);
   switch (e.payload_case()) {
     case v1::EventEnvelope::kChargeScheduled: {
       const auto& p = e.charge_scheduled();
@@ -184,7 +216,6 @@ void Evolve(AccountState& s, const v1::EventEnvelope& e) {
     case v1::EventEnvelope::kInvoiceIssued: {
       const auto& p = e.invoice_issued();
       s.invoices.push_back(p);
-      s.invoiced_minor += p.total().amount_minor();
       AdoptCurrency(s, p.total());
       std::pair<TimePoint, TimePoint> period{FromProto(p.period().start()),
                                              FromProto(p.period().end())};
@@ -198,7 +229,6 @@ void Evolve(AccountState& s, const v1::EventEnvelope& e) {
       break;
     }
     case v1::EventEnvelope::kPaymentRecorded:
-      s.paid_minor += e.payment_recorded().amount().amount_minor();
       AdoptCurrency(s, e.payment_recorded().amount());
       break;
     case v1::EventEnvelope::kCreditGranted: {
@@ -210,7 +240,6 @@ void Evolve(AccountState& s, const v1::EventEnvelope& e) {
       c.set_status(p.status());
       c.set_granted_by(e.actor().principal());
       s.credits.push_back(std::move(c));
-      if (p.status() == v1::CREDIT_STATUS_APPLIED) s.credited_minor += p.amount().amount_minor();
       AdoptCurrency(s, p.amount());
       break;
     }
@@ -221,7 +250,6 @@ void Evolve(AccountState& s, const v1::EventEnvelope& e) {
           continue;
         }
         c.set_status(v1::CREDIT_STATUS_APPLIED);
-        s.credited_minor += c.amount().amount_minor();
       }
       break;
     case v1::EventEnvelope::kChargeDisputed: {
@@ -241,9 +269,6 @@ void Evolve(AccountState& s, const v1::EventEnvelope& e) {
         if (d.dispute_id() != e.dispute_resolved().dispute_id() || !d.open()) continue;
         d.set_open(false);
         d.set_outcome(e.dispute_resolved().outcome());
-        if (d.outcome() == v1::DISPUTE_OUTCOME_UPHELD) {
-          s.upheld_minor += e.dispute_resolved().credited().amount_minor();
-        }
       }
       break;
     default:

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "threadline/billing/domain.h"
 #include "threadline/domain/domain.h"
 
 namespace threadline::journey {
@@ -18,16 +19,6 @@ std::string Money(const v1::Money& m) {
   std::string cents = std::to_string(mag % 100);
   if (cents.size() < 2) cents = "0" + cents;
   return sign + std::to_string(mag / 100) + "." + cents + " " + m.currency();
-}
-
-// a + sign * b, saturating: a hostile or corrupt event with an extreme
-// amount must not overflow the balance (found by tests/fuzz).
-int64_t AddSigned(int64_t a, int sign, int64_t b) {
-  int64_t out;
-  bool overflow =
-      sign > 0 ? __builtin_add_overflow(a, b, &out) : __builtin_sub_overflow(a, b, &out);
-  if (!overflow) return out;
-  return (sign > 0) == (b > 0) ? INT64_MAX : INT64_MIN;
 }
 
 std::string ChannelName(v1::Channel c) {
@@ -485,27 +476,21 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
     case v1::EventEnvelope::kDisputeResolved: {
       auto* b = card.mutable_billing();
       auto* bal = b->mutable_balance();
-      auto add = [bal](const v1::Money& m, int sign) {
-        if (bal->currency().empty()) bal->set_currency(m.currency());
-        bal->set_amount_minor(AddSigned(bal->amount_minor(), sign, m.amount_minor()));
-      };
-      if (e.has_invoice_issued()) add(e.invoice_issued().total(), +1);
-      if (e.has_payment_recorded()) add(e.payment_recorded().amount(), -1);
-      if (e.has_credit_granted()) {
-        if (e.credit_granted().status() == v1::CREDIT_STATUS_APPLIED) {
-          add(e.credit_granted().amount(), -1);
-        } else {
-          b->add_pending_credit_ids(e.credit_granted().credit_id());
-        }
+      // Billing's own rule; it saturates, so a hostile or corrupt event with
+      // an extreme amount cannot overflow the card (found by tests/fuzz).
+      if (const v1::Money* amount = billing::BalanceAmount(e)) {
+        if (bal->currency().empty()) bal->set_currency(amount->currency());
+        bal->set_amount_minor(billing::ApplyToBalance(bal->amount_minor(), e));
+      }
+      if (e.has_credit_granted() && e.credit_granted().status() != v1::CREDIT_STATUS_APPLIED) {
+        b->add_pending_credit_ids(e.credit_granted().credit_id());
       }
       if (e.has_credit_approved()) {
-        add(e.credit_approved().amount(), -1);
         EraseIf(b->mutable_pending_credit_ids(),
                 [&](const std::string& id) { return id == e.credit_approved().credit_id(); });
       }
       if (e.has_charge_disputed()) b->add_open_dispute_ids(e.charge_disputed().dispute_id());
       if (e.has_dispute_resolved()) {
-        add(e.dispute_resolved().credited(), -1);
         EraseIf(b->mutable_open_dispute_ids(),
                 [&](const std::string& id) { return id == e.dispute_resolved().dispute_id(); });
       }

@@ -74,14 +74,11 @@ struct AccountState {
   std::vector<v1::InvoiceIssued> invoices;
   std::vector<v1::Credit> credits;
   std::vector<v1::Dispute> disputes;
-  int64_t invoiced_minor = 0;
-  int64_t paid_minor = 0;
-  int64_t credited_minor = 0;  // applied credits
-  int64_t upheld_minor = 0;    // upheld disputes
+  int64_t balance_minor = 0;  // ApplyToBalance over the stream
 
-  // invoiced - payments - applied credits - upheld disputes; positive: the
-  // customer owes.
-  int64_t BalanceMinor() const;
+  // Invoiced minus payments, applied credits and upheld disputes; positive:
+  // the customer owes.
+  int64_t BalanceMinor() const { return balance_minor; }
   const ChargeState* FindCharge(const std::string& charge_id) const;
   const v1::InvoiceIssued* FindInvoice(const std::string& invoice_id) const;
   const v1::Credit* FindCredit(const std::string& credit_id) const;
@@ -89,6 +86,17 @@ struct AccountState {
 };
 
 void Evolve(AccountState& state, const v1::EventEnvelope& event);
+
+// The balance rule, for the account and for everyone who folds billing's
+// events (the journey's context card). BalanceAmount is what `event` moves
+// the balance by, in the balance's currency: an invoice's total (the
+// customer owes more); a payment, a credit applied when granted or when
+// approved, what a resolved dispute credited (owes less); nullptr for every
+// other event, a credit waiting for approval included. ApplyToBalance is
+// `balance_minor` after `event`; it saturates at the int64 limits instead of
+// overflowing, since events read from a topic are not validated again.
+const v1::Money* BalanceAmount(const v1::EventEnvelope& event);
+int64_t ApplyToBalance(int64_t balance_minor, const v1::EventEnvelope& event);
 
 // Commands. Validation first (INVALID_ARGUMENT naming the field), then
 // PERMISSION_DENIED, NOT_FOUND for a missing account or object, then
