@@ -52,6 +52,9 @@ std::string ClaimKey(std::string_view index, std::string_view value) {
   return k;
 }
 
+// Keys of the default column family.
+std::string OutboxCursorKey(std::string_view name) { return "outbox/" + std::string(name); }
+
 std::string OffsetPrefix(std::string_view consumer) {
   std::string k = "offset/";
   k.append(consumer);
@@ -257,7 +260,7 @@ class RocksEventStore final : public EventStore {
 
   absl::StatusOr<GlobalPosition> OutboxCursor(const std::string& name) override {
     std::string value;
-    auto s = db_->Get(rocksdb::ReadOptions(), cfs_[kDefault], "outbox/" + name, &value);
+    auto s = db_->Get(rocksdb::ReadOptions(), cfs_[kDefault], OutboxCursorKey(name), &value);
     if (s.IsNotFound()) return GlobalPosition(0);
     RETURN_IF_ERROR(FromRocks(s, "reading the outbox cursor"));
     if (value.size() != 8) return absl::DataLossError("outbox cursor is corrupt");
@@ -268,8 +271,9 @@ class RocksEventStore final : public EventStore {
     // Losing the latest cursor move in a crash only re-publishes events
     // (consumers drop duplicates by event_id), so no fsync here.
     rocksdb::WriteOptions wo;
-    return FromRocks(db_->Put(wo, cfs_[kDefault], "outbox/" + name, Fixed64Key(position.value())),
-                     "saving the outbox cursor");
+    return FromRocks(
+        db_->Put(wo, cfs_[kDefault], OutboxCursorKey(name), Fixed64Key(position.value())),
+        "saving the outbox cursor");
   }
 
   absl::StatusOr<std::vector<ConsumerOffset>> LoadOffsets(const std::string& consumer) override {
