@@ -11,6 +11,7 @@
 #include <thread>
 #include <tuple>
 
+#include "test_events.h"
 #include "threadline/bus/embedded.h"
 #include "threadline/common/coding.h"
 #include "threadline/domain/domain.h"
@@ -26,8 +27,11 @@ namespace {
 using ::threadline::testing::TempDir;
 using ::threadline::testing::WaitFor;
 
-const TimePoint kT0 = FromUnixMicros(1'760'000'000'000'000);
-constexpr char kCustomer[] = "cus_0190aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+using journey_testing::Contact;
+using journey_testing::Event;
+using journey_testing::kCustomer;
+using journey_testing::kT0;
+using journey_testing::Registered;
 constexpr int32_t kPartitions = 3;
 
 std::string BE64(uint64_t v) { return coding::Fixed64Key(v); }
@@ -35,42 +39,11 @@ std::string BE64(uint64_t v) { return coding::Fixed64Key(v); }
 class LegacyLayoutTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    bus::EmbeddedBusOptions bo;
-    bo.path = (dir_.path() / "bus").string();
-    bus_ = std::move(*bus::OpenEmbeddedBus(bo));
-    std::vector<bus::TopicSpec> topics;
-    for (const auto& t : domain::DepartmentTopics()) topics.push_back({t, kPartitions});
-    topics.push_back({domain::kJourneyTopic, kPartitions});
-    topics.push_back({domain::kDeadLetterTopic, kPartitions});
-    ASSERT_OK(bus_->EnsureTopics(topics));
+    bus_ = journey_testing::OpenTestBus(dir_.path(), kPartitions);
+    ASSERT_NE(bus_, nullptr);
     publisher_ = std::move(*bus_->NewPublisher());
   }
 
-  v1::EventEnvelope Event(int seconds, const std::string& id) {
-    v1::EventEnvelope e;
-    e.set_event_id(id);
-    e.set_customer_id(kCustomer);
-    e.set_department(v1::DEPARTMENT_SALES);
-    e.set_channel(v1::CHANNEL_PHONE);
-    e.set_schema_version(1);
-    *e.mutable_occurred_at() = domain::ToProto(kT0 + std::chrono::seconds(seconds));
-    *e.mutable_recorded_at() = e.occurred_at();
-    return e;
-  }
-  v1::EventEnvelope Registered(int seconds, const std::string& id) {
-    auto e = Event(seconds, id);
-    auto* p = e.mutable_customer_registered();
-    p->set_customer_id(kCustomer);
-    p->set_name("Anna de Vries");
-    p->add_phone_numbers("+31612345678");
-    p->add_emails("anna@example.org");
-    return e;
-  }
-  v1::EventEnvelope Contact(int seconds, const std::string& id) {
-    auto e = Event(seconds, id);
-    e.mutable_contact_logged()->set_outcome(id);
-    return e;
-  }
   void Publish(const v1::EventEnvelope& e) {
     ASSERT_OK(publisher_->Publish(outbox::ToMessage(e, "threadline.sales.v1"), nullptr));
     ASSERT_OK(publisher_->Flush(std::chrono::seconds(10)));

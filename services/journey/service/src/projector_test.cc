@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "test_events.h"
 #include "threadline/bus/embedded.h"
 #include "threadline/domain/domain.h"
 #include "threadline/domain/topics.h"
@@ -17,20 +18,17 @@ namespace {
 using ::threadline::testing::TempDir;
 using ::threadline::testing::WaitFor;
 
-const TimePoint kT0 = FromUnixMicros(1'760'000'000'000'000);
-constexpr char kCustomer[] = "cus_0190aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+using journey_testing::Contact;
+using journey_testing::Event;
+using journey_testing::kCustomer;
+using journey_testing::kT0;
+using journey_testing::Registered;
 
 class ProjectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    bus::EmbeddedBusOptions bo;
-    bo.path = (dir_.path() / "bus").string();
-    bus_ = std::move(*bus::OpenEmbeddedBus(bo));
-    std::vector<bus::TopicSpec> topics;
-    for (const auto& t : domain::DepartmentTopics()) topics.push_back({t, 3});
-    topics.push_back({domain::kJourneyTopic, 3});
-    topics.push_back({domain::kDeadLetterTopic, 3});
-    ASSERT_OK(bus_->EnsureTopics(topics));
+    bus_ = journey_testing::OpenTestBus(dir_.path(), 3);
+    ASSERT_NE(bus_, nullptr);
     publisher_ = std::move(*bus_->NewPublisher());
   }
 
@@ -42,33 +40,6 @@ class ProjectorTest : public ::testing::Test {
     auto p = Projector::Open(o, bus_.get());
     EXPECT_OK(p);
     return std::move(*p);
-  }
-
-  v1::EventEnvelope Event(int seconds, const std::string& id,
-                          v1::Department dept = v1::DEPARTMENT_SALES) {
-    v1::EventEnvelope e;
-    e.set_event_id(id);
-    e.set_customer_id(kCustomer);
-    e.set_department(dept);
-    e.set_channel(v1::CHANNEL_PHONE);
-    e.set_schema_version(1);
-    *e.mutable_occurred_at() = domain::ToProto(kT0 + std::chrono::seconds(seconds));
-    *e.mutable_recorded_at() = e.occurred_at();
-    return e;
-  }
-  v1::EventEnvelope Registered(int seconds, const std::string& id) {
-    auto e = Event(seconds, id);
-    auto* p = e.mutable_customer_registered();
-    p->set_customer_id(kCustomer);
-    p->set_name("Anna de Vries");
-    p->add_phone_numbers("+31612345678");
-    p->add_emails("anna@example.org");
-    return e;
-  }
-  v1::EventEnvelope Contact(int seconds, const std::string& id) {
-    auto e = Event(seconds, id);
-    e.mutable_contact_logged()->set_outcome(id);
-    return e;
   }
 
   void Publish(const v1::EventEnvelope& e) {
