@@ -208,6 +208,9 @@ absl::Status Authenticator::Reload() {
   auto fresh = std::make_shared<const Table>(std::move(entries));
   std::lock_guard lock(mu_);
   table_ = std::move(fresh);
+  // After the swap: a stream that sees the new generation also sees the new
+  // table.
+  generation_.fetch_add(1, std::memory_order_release);
   return absl::OkStatus();
 }
 
@@ -256,6 +259,40 @@ absl::StatusOr<Principal> Authenticator::AuthenticateHeader(
     return absl::UnauthenticatedError("unknown or revoked token");
   }
   return match->principal;
+}
+
+CredentialWatch::CredentialWatch(const Authenticator& auth,
+                                 std::optional<std::string> authorization, Principal principal,
+                                 std::string method, AllowedFn allowed)
+    : auth_(auth),
+      authorization_(std::move(authorization)),
+      principal_(std::move(principal)),
+      method_(std::move(method)),
+      allowed_(std::move(allowed)) {}
+
+absl::Status CredentialWatch::Check() {
+  if (!verdict_.ok()) return verdict_;
+  // The first Check always looks: a reload may have come between the call's
+  // authentication and this watch.
+  const uint64_t generation = auth_.generation();
+  if (seen_ == generation) return verdict_;
+  seen_ = generation;
+  auto now = auth_.AuthenticateHeader(authorization_);
+  if (!now.ok()) {
+    verdict_ = absl::UnauthenticatedError("the token of principal '" + principal_.name +
+                                          "' was revoked while this stream was open");
+  } else if (now->name != principal_.name) {
+    verdict_ = absl::UnauthenticatedError(
+        "the token this stream was opened with no longer belongs to principal '" + principal_.name +
+        "'");
+  } else if (!allowed_(now->role, method_)) {
+    verdict_ = absl::PermissionDeniedError("role '" + std::string(RoleName(now->role)) +
+                                           "' (principal '" + now->name + "') may not call " +
+                                           method_ + " under the reloaded tokens file");
+  } else {
+    principal_.role = now->role;
+  }
+  return verdict_;
 }
 
 }  // namespace threadline::server

@@ -177,5 +177,65 @@ TEST(AuthenticatorTest, ReloadRotatesTokensAndKeepsThemOnError) {
   EXPECT_EQ(who->name, "sam");
 }
 
+// A stream opened with a token re-checks it when the tokens are reloaded:
+// removed or handed to another principal is UNAUTHENTICATED, a role that
+// may no longer call the method is PERMISSION_DENIED, and the verdict
+// sticks. A failed reload changes nothing.
+TEST(CredentialWatchTest, EndsWhenTheTokenIsRevokedOrItsRoleLosesTheRight) {
+  threadline::testing::TempDir dir;
+  std::string path = dir.str() + "/tokens";
+  const std::string billing = std::string(kBillingToken) + " bea billing\n";
+  const std::string sales = std::string(kSalesToken) + " sam sales\n";
+  WriteFile(path, billing + sales);
+  auto auth = Authenticator::FromFile(path);
+  ASSERT_OK(auth);
+  auto watch = [&](const char* token, const char* name, Role role) {
+    return CredentialWatch(**auth, std::string("Bearer ") + token, Principal{name, role},
+                           role == Role::kSales ? "/threadline.v1.SalesService/RegisterCustomer"
+                                                : "/threadline.v1.BillingService/GetAccount");
+  };
+  CredentialWatch bea = watch(kBillingToken, "bea", Role::kBilling);
+  CredentialWatch sam = watch(kSalesToken, "sam", Role::kSales);
+  ASSERT_OK(bea.Check());
+  ASSERT_OK(sam.Check());
+
+  // Unchanged tokens, and then a broken file: both streams go on.
+  ASSERT_OK((*auth)->Reload());
+  EXPECT_OK(bea.Check());
+  WriteFile(path, "garbage\n");
+  EXPECT_FALSE((*auth)->Reload().ok());
+  EXPECT_OK(bea.Check());
+
+  // Bea's role becomes supervisor, which may still read accounts.
+  WriteFile(path, std::string(kBillingToken) + " bea supervisor\n" + sales);
+  ASSERT_OK((*auth)->Reload());
+  EXPECT_OK(bea.Check());
+  // ... and then dashboard, which may not.
+  WriteFile(path, std::string(kBillingToken) + " bea dashboard\n" + sales);
+  ASSERT_OK((*auth)->Reload());
+  absl::Status denied = bea.Check();
+  EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied) << denied;
+  EXPECT_THAT(std::string(denied.message()), HasSubstr("dashboard"));
+  // Sam's token now names someone else.
+  WriteFile(path, std::string(kBillingToken) + " bea billing\n" + kSalesToken + " eve sales\n");
+  ASSERT_OK((*auth)->Reload());
+  EXPECT_EQ(sam.Check().code(), absl::StatusCode::kUnauthenticated);
+  // A verdict sticks, even when the token comes back.
+  EXPECT_EQ(bea.Check().code(), absl::StatusCode::kPermissionDenied);
+
+  // A fresh watch on a removed token fails at its first check, whatever
+  // generation it was built in.
+  CredentialWatch bea2 = watch(kBillingToken, "bea", Role::kBilling);
+  ASSERT_OK(bea2.Check());
+  WriteFile(path, sales);
+  ASSERT_OK((*auth)->Reload());
+  absl::Status revoked = bea2.Check();
+  EXPECT_EQ(revoked.code(), absl::StatusCode::kUnauthenticated) << revoked;
+  EXPECT_THAT(std::string(revoked.message()), HasSubstr("revoked"));
+  EXPECT_THAT(std::string(revoked.message()), Not(HasSubstr(kBillingToken)));
+  EXPECT_EQ(watch(kBillingToken, "bea", Role::kBilling).Check().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
 }  // namespace
 }  // namespace threadline::server

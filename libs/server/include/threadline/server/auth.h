@@ -5,7 +5,9 @@
 // descriptors so a new RPC cannot be left out silently).
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -129,6 +131,11 @@ class Authenticator {
   // old tokens stay in force. FAILED_PRECONDITION in open mode.
   [[nodiscard]] absl::Status Reload();
 
+  // Counts the Reloads that swapped tokens in. An open stream compares it
+  // with the value it last saw to know when to re-check its credentials
+  // (CredentialWatch).
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
  private:
   using Table = std::vector<TokenEntry>;
   Authenticator(std::string path, std::shared_ptr<const Table> table);
@@ -137,6 +144,40 @@ class Authenticator {
   const std::string path_;
   mutable std::mutex mu_;
   std::shared_ptr<const Table> table_;  // guarded by mu_; null in open mode
+  std::atomic<uint64_t> generation_{0};
+};
+
+// Who may call what, as server::Allowed; a parameter so tests can narrow it.
+using AllowedFn = std::function<bool(Role, std::string_view method)>;
+
+// The credentials an open stream was authorised with, held for as long as
+// it runs so that revoking a token ends the streams opened with it. Check()
+// re-authenticates the stream's authorization header whenever the tokens
+// were reloaded since it last looked, and otherwise costs one atomic load,
+// so a stream may call it before every write and at every wake-up. Once it
+// fails it keeps failing. Not thread-safe: one per stream, used by the
+// stream's thread. The Authenticator must outlive it.
+class CredentialWatch {
+ public:
+  // `authorization` is the header the call authenticated with (nullopt: it
+  // sent none, as in open mode); `principal` who it authenticated as.
+  CredentialWatch(const Authenticator& auth, std::optional<std::string> authorization,
+                  Principal principal, std::string method, AllowedFn allowed = &Allowed);
+
+  // OK while the token still names the stream's principal and its role may
+  // still call the method. UNAUTHENTICATED when the token was removed or now
+  // names another principal; PERMISSION_DENIED when the principal's new role
+  // may not call the method.
+  [[nodiscard]] absl::Status Check();
+
+ private:
+  const Authenticator& auth_;
+  std::optional<std::string> authorization_;
+  Principal principal_;
+  std::string method_;
+  AllowedFn allowed_;
+  std::optional<uint64_t> seen_;  // the generation last checked; none yet
+  absl::Status verdict_;
 };
 
 }  // namespace threadline::server
