@@ -42,8 +42,9 @@ class FakeJourney {
   }
   // As many updates as the request names customers, each naming one.
   absl::Status Subscribe(grpc::ServerContext& ctx, const v1::SubscribeJourneyRequest& r,
-                         grpc::ServerWriter<v1::JourneyUpdate>& writer) {
+                         grpc::ServerWriter<v1::JourneyUpdate>& writer, CredentialWatch& watch) {
     for (const auto& customer : r.customer_ids()) {
+      if (absl::Status s = watch.Check(); !s.ok()) return s;
       v1::JourneyUpdate u;
       u.set_resume_token(customer);
       if (ctx.IsCancelled() || !writer.Write(u)) return absl::CancelledError("gone");

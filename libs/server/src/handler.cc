@@ -78,6 +78,30 @@ grpc::Status CallHandler::Run(grpc::ServerContextBase* ctx, std::string_view met
                       "internal error in " + std::string(method) + "; the server log has details");
 }
 
+CredentialWatch CallHandler::Watch(const grpc::ServerContextBase& ctx, std::string_view method,
+                                   const Principal& who) const {
+  std::optional<std::string> authorization;
+  const auto& md = ctx.client_metadata();
+  auto [first, last] = md.equal_range("authorization");
+  if (first != last) {
+    // More than one header was refused before the stream began; kept
+    // malformed so it could never pass a re-check either.
+    authorization = std::next(first) == last
+                        ? std::string(first->second.data(), first->second.size())
+                        : std::string();
+  }
+  return CredentialWatch(*auth_, std::move(authorization), who, std::string(method));
+}
+
+absl::StatusOr<CredentialWatch> WatchCredentials(const grpc::ServerContextBase& ctx,
+                                                 std::string_view method, const Principal& who) {
+  const CallHandler* handler = ActiveHandler();
+  if (handler == nullptr) {
+    return absl::UnavailableError("no threadline GrpcServer is running in this process");
+  }
+  return handler->Watch(ctx, method, who);
+}
+
 grpc::Status Handle(grpc::ServerContextBase* ctx, std::string_view method,
                     const HandlerBody& body) {
   const CallHandler* handler = ActiveHandler();

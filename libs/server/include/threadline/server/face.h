@@ -112,7 +112,8 @@ class Face final : public grpc::Service {
             this));
   }
 
-  // `body(ctx, principal, request, writer)` returns absl::Status.
+  // `body(ctx, principal, request, writer, watch)` returns absl::Status;
+  // `watch` holds the call's credentials (see Stream).
   template <auto kMethod, typename Body>
   void AddServerStreaming(Rpc<kMethod> rpc, Body body) {
     using Request = typename Rpc<kMethod>::Request;
@@ -124,7 +125,9 @@ class Face final : public grpc::Service {
             [name, body = std::move(body)](Face*, grpc::ServerContext* ctx, const Request* request,
                                            grpc::ServerWriter<Response>* writer) {
               return Handle(ctx, name, [&](const Principal& who) -> absl::Status {
-                return body(*ctx, who, *request, *writer);
+                absl::StatusOr<CredentialWatch> watch = WatchCredentials(*ctx, name, who);
+                if (!watch.ok()) return watch.status();
+                return body(*ctx, who, *request, *writer, *watch);
               });
             },
             this));
@@ -161,16 +164,20 @@ auto Query(Rpc<kMethod> rpc, Handler handler) {
   return FaceEntry<kMethod, decltype(serve)>{rpc, std::move(serve)};
 }
 
-// A server stream: `handler(owner, ctx, request, writer)` returns
-// absl::Status when the stream ends; it must watch ctx.IsCancelled().
+// A server stream: `handler(owner, ctx, request, writer, watch)` returns
+// absl::Status when the stream ends. It must watch ctx.IsCancelled(), and
+// watch.Check() before each write and at least once a second: when the
+// tokens file is reloaded without the stream's token, or with a role that
+// may no longer call the RPC, the stream ends with that check's status.
 template <auto kMethod, typename Handler>
 auto Stream(Rpc<kMethod> rpc, Handler handler) {
   static_assert(Rpc<kMethod>::Traits::kServerStreaming, "a unary RPC is a server::Query");
   auto serve = [handler = std::move(handler)](
                    auto& owner, grpc::ServerContext& ctx, const Principal&,
                    const typename Rpc<kMethod>::Request& request,
-                   grpc::ServerWriter<typename Rpc<kMethod>::Response>& writer) -> absl::Status {
-    return std::invoke(handler, owner, ctx, request, writer);
+                   grpc::ServerWriter<typename Rpc<kMethod>::Response>& writer,
+                   CredentialWatch& watch) -> absl::Status {
+    return std::invoke(handler, owner, ctx, request, writer, watch);
   };
   return FaceEntry<kMethod, decltype(serve)>{rpc, std::move(serve)};
 }
@@ -187,9 +194,10 @@ std::unique_ptr<Face> MakeFace(Owner* owner, FaceEntry<kFirst, FirstServe> first
   auto add = [&](auto entry) {
     if constexpr (decltype(entry.rpc)::Traits::kServerStreaming) {
       face->AddServerStreaming(
-          entry.rpc, [owner, serve = std::move(entry.serve)](
-                         grpc::ServerContext& ctx, const Principal& who, const auto& request,
-                         auto& writer) { return serve(*owner, ctx, who, request, writer); });
+          entry.rpc,
+          [owner, serve = std::move(entry.serve)](
+              grpc::ServerContext& ctx, const Principal& who, const auto& request, auto& writer,
+              CredentialWatch& watch) { return serve(*owner, ctx, who, request, writer, watch); });
     } else {
       face->AddUnary(entry.rpc,
                      [owner, serve = std::move(entry.serve)](

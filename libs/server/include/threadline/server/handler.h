@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "threadline/server/auth.h"
 #include "threadline/server/stats.h"
 
@@ -41,6 +42,11 @@ class CallHandler {
   grpc::Status Handle(grpc::ServerContextBase* ctx, std::string_view method,
                       const HandlerBody& body) const;
 
+  // A watch on the credentials `ctx` authenticated with as `who`, for a
+  // stream of `method` that must end once they are revoked.
+  CredentialWatch Watch(const grpc::ServerContextBase& ctx, std::string_view method,
+                        const Principal& who) const;
+
  private:
   grpc::Status Run(grpc::ServerContextBase* ctx, std::string_view method,
                    const HandlerBody& body) const;
@@ -54,5 +60,11 @@ class CallHandler {
 // GrpcServer: UNAVAILABLE, so a service must be served through GrpcServer,
 // tests included.
 grpc::Status Handle(grpc::ServerContextBase* ctx, std::string_view method, const HandlerBody& body);
+
+// CallHandler::Watch with the handler of the running GrpcServer; UNAVAILABLE
+// without one. For the body of a stream run by Handle.
+[[nodiscard]] absl::StatusOr<CredentialWatch> WatchCredentials(const grpc::ServerContextBase& ctx,
+                                                               std::string_view method,
+                                                               const Principal& who);
 
 }  // namespace threadline::server
