@@ -270,14 +270,17 @@ class JourneyHttpImpl final : public JourneyHttp {
 
   // The bearer token from the Authorization header or, for EventSource,
   // which cannot set headers, from ?access_token=.
-  absl::StatusOr<server::Principal> Authenticate(const httplib::Request& req) const {
+  // More than one Authorization header is malformed (empty); none at all
+  // is nullopt.
+  static std::optional<std::string> Authorization(const httplib::Request& req) {
     size_t headers = req.get_header_value_count("Authorization");
-    if (headers > 1) return auth_->AuthenticateHeader(std::string_view());
-    if (headers == 1) return auth_->AuthenticateHeader(req.get_header_value("Authorization"));
-    if (req.has_param("access_token")) {
-      return auth_->AuthenticateHeader("Bearer " + req.get_param_value("access_token"));
-    }
-    return auth_->AuthenticateHeader(std::nullopt);
+    if (headers > 1) return std::string();
+    if (headers == 1) return req.get_header_value("Authorization");
+    if (req.has_param("access_token")) return "Bearer " + req.get_param_value("access_token");
+    return std::nullopt;
+  }
+  absl::StatusOr<server::Principal> Authenticate(const httplib::Request& req) const {
+    return auth_->AuthenticateHeader(Authorization(req));
   }
 
   absl::StatusOr<server::Principal> Authorize(const httplib::Request& req,
@@ -325,6 +328,11 @@ class JourneyHttpImpl final : public JourneyHttp {
     }
     sub->set_resume_token(token);
 
+    // Held while the stream runs: a reload of the tokens file that revokes
+    // the token, or takes the right away from its role, ends the stream.
+    auto watch = std::make_shared<server::CredentialWatch>(
+        *auth_, Authorization(req), *who,
+        std::string(TL_GRPC_METHOD(JourneyService, SubscribeJourney)), options_.allowed);
     auto state = std::make_shared<StreamState>();
     {
       std::lock_guard lock(mu_);
@@ -339,8 +347,8 @@ class JourneyHttpImpl final : public JourneyHttp {
     res.set_header("X-Accel-Buffering", "no");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, sub, state, name = who->name](size_t, httplib::DataSink& sink) {
-          RunStream(*sub, *state, sink, name);
+        [this, sub, state, watch, name = who->name](size_t, httplib::DataSink& sink) {
+          RunStream(*sub, *state, *watch, sink, name);
           sink.done();
           return true;
         },
@@ -351,7 +359,7 @@ class JourneyHttpImpl final : public JourneyHttp {
   }
 
   void RunStream(const v1::SubscribeJourneyRequest& sub, const StreamState& state,
-                 httplib::DataSink& sink, const std::string& who) {
+                 server::CredentialWatch& watch, httplib::DataSink& sink, const std::string& who) {
     using SteadyClock = std::chrono::steady_clock;
     auto last_write = SteadyClock::now();
     bool writable = true;
@@ -371,17 +379,29 @@ class JourneyHttpImpl final : public JourneyHttp {
                "}\n\n")) {
       return;
     }
+    // Checked before every update and at every wake-up of the feed (every
+    // 200 ms), so a revoked token's stream ends within a second.
+    absl::Status revoked;
+    auto still_authorised = [&] {
+      revoked = watch.Check();
+      return revoked.ok();
+    };
     absl::Status status = projector_->Subscribe(
         sub,
         [&](const v1::JourneyUpdate& u) {
-          return write("id: " + u.resume_token() + "\nevent: update\ndata: " + ToJson(u) + "\n\n");
+          return still_authorised() &&
+                 write("id: " + u.resume_token() + "\nevent: update\ndata: " + ToJson(u) + "\n\n");
         },
         [&] {
           if (state.dropped || stopping_ || !writable || !sink.is_writable()) return true;
+          if (!still_authorised()) return true;
           if (SteadyClock::now() - last_write >= options_.heartbeat) write(": heartbeat\n\n");
           return !writable;
         },
         options_.max_subscriber_lag);
+    // The final event says why, so the page can stop instead of reconnecting
+    // (its reconnect would be refused with 401 or 403 anyway).
+    if (!revoked.ok()) status = revoked;
     if (writable && !status.ok() && status.code() != absl::StatusCode::kCancelled) {
       // Named "end", not "error": EventSource uses "error" for its own.
       write("event: end\ndata: {\"code\":" + JsonString(absl::StatusCodeToString(status.code())) +

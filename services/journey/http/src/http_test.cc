@@ -4,16 +4,22 @@
 
 #include "threadline/journey/http.h"
 
+#include <grpcpp/create_channel.h>
 #include <httplib.h>
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "threadline/bus/embedded.h"
 #include "threadline/domain/domain.h"
 #include "threadline/domain/topics.h"
+#include "threadline/journey/service.h"
 #include "threadline/outbox/relay.h"
+#include "threadline/server/server.h"
 #include "threadline/testing/testing.h"
+#include "threadline/v1/journey.grpc.pb.h"
 
 namespace threadline::journey {
 namespace {
@@ -44,22 +50,24 @@ class JourneyHttpTest : public ::testing::Test {
     projector_ = std::move(*Projector::Open(po, bus_.get()));
     ASSERT_OK(projector_->Start());
 
-    std::string tokens = (dir_.path() / "tokens").string();
-    std::ofstream(tokens) << kAdminToken << " ops admin\n"
-                          << kDashboardToken << " wall dashboard\n"
-                          << kSalesToken << " sam sales\n";
+    WriteTokens(std::string(kAdminToken) + " ops admin\n" + kDashboardToken + " wall dashboard\n" +
+                kSalesToken + " sam sales\n");
+    auth_ = std::move(*server::Authenticator::FromFile(tokens_path()));
+  }
+  std::string tokens_path() const { return (dir_.path() / "tokens").string(); }
+  void WriteTokens(const std::string& content) {
+    std::ofstream(tokens_path(), std::ios::trunc) << content;
     std::filesystem::permissions(
-        tokens, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-    auth_ = std::move(*server::Authenticator::FromFile(tokens));
+        tokens_path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
   void TearDown() override {
     if (http_) http_->Stop();
     projector_->Stop();
   }
 
-  void StartHttp(JourneyHttpOptions o = {}) {
+  void StartHttp(JourneyHttpOptions o = {}, const server::Authenticator* auth = nullptr) {
     o.listen = "127.0.0.1:0";
-    auto http = JourneyHttp::Start(o, projector_.get(), auth_.get());
+    auto http = JourneyHttp::Start(o, projector_.get(), auth != nullptr ? auth : auth_.get());
     ASSERT_OK(http);
     http_ = std::move(*http);
   }
@@ -272,6 +280,168 @@ TEST_F(JourneyHttpTest, IdleStreamsGetHeartbeatsAndDropEndsThem) {
   reader.join();
   EXPECT_NE(text.find("event: ready"), std::string::npos) << text;
   EXPECT_EQ(http_->DropStreams(), 0u);
+}
+
+// An event stream read on its own thread until the server ends it or `enough`
+// says so.
+class EventStream {
+ public:
+  EventStream(int port, const std::string& token,
+              std::function<bool(const std::string&)> enough = nullptr)
+      : thread_([this, port, token, enough = std::move(enough)] {
+          httplib::Client c("127.0.0.1", port);
+          c.set_read_timeout(std::chrono::seconds(10));
+          c.Get("/api/v1/journey/stream?resume_token=0", {{"Authorization", "Bearer " + token}},
+                [&](const char* data, size_t n) {
+                  std::lock_guard lock(mu_);
+                  text_.append(data, n);
+                  return !stop_ && !(enough && enough(text_));
+                });
+          ended_ = true;
+        }) {}
+  // Heartbeats keep the stream busy, so the reader notices soon.
+  ~EventStream() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::string text() const {
+    std::lock_guard lock(mu_);
+    return text_;
+  }
+  size_t updates() const { return Count(text(), "event: update"); }
+  bool ended() const { return ended_; }
+
+ private:
+  mutable std::mutex mu_;
+  std::string text_;
+  std::atomic<bool> ended_{false};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// A SubscribeJourney call read on its own thread until it ends.
+class GrpcStream {
+ public:
+  GrpcStream(v1::JourneyService::Stub& stub, const std::string& token) {
+    ctx_.AddMetadata("authorization", "Bearer " + token);
+    v1::SubscribeJourneyRequest r;
+    r.set_resume_token("0");
+    reader_ = stub.SubscribeJourney(&ctx_, r);
+    thread_ = std::thread([this] {
+      v1::JourneyUpdate u;
+      while (reader_->Read(&u)) ++updates_;
+      status_ = reader_->Finish();
+      ended_ = true;
+    });
+  }
+  ~GrpcStream() {
+    ctx_.TryCancel();
+    thread_.join();
+  }
+  size_t updates() const { return updates_; }
+  bool ended() const { return ended_; }
+  // Once ended().
+  const grpc::Status& status() const { return status_; }
+
+ private:
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReader<v1::JourneyUpdate>> reader_;
+  std::atomic<size_t> updates_{0};
+  std::atomic<bool> ended_{false};
+  grpc::Status status_;
+  std::thread thread_;
+};
+
+// Revocation: removing a token from the tokens file and reloading it, as
+// SIGHUP does, ends the streams opened with it over gRPC (UNAUTHENTICATED)
+// and SSE (a final "end" event, then the stream closes) within 5 s, refuses
+// its next calls, and leaves the streams of other tokens running.
+TEST_F(JourneyHttpTest, ReloadWithoutATokenEndsItsGrpcAndEventStreams) {
+  server::ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  so.tokens_file = tokens_path();
+  auto face = NewJourneyGrpc(projector_.get());
+  auto grpc_server = server::GrpcServer::Start(so, {face.get()});
+  ASSERT_OK(grpc_server);
+  JourneyHttpOptions ho;
+  ho.heartbeat = std::chrono::milliseconds(100);
+  StartHttp(ho, &(*grpc_server)->auth());
+  auto stub = v1::JourneyService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string((*grpc_server)->port()), grpc::InsecureChannelCredentials()));
+
+  Contact("evt-1", 0);
+  ASSERT_TRUE(Projected(1));
+  {
+    GrpcStream grpc_wall(*stub, kDashboardToken), grpc_ops(*stub, kAdminToken);
+    EventStream sse_wall(http_->port(), kDashboardToken);
+    EventStream sse_ops(http_->port(), kAdminToken,
+                        [](const std::string& t) { return Count(t, "event: update") >= 2; });
+    ASSERT_TRUE(WaitFor([&] {
+      return grpc_wall.updates() == 1 && grpc_ops.updates() == 1 && sse_wall.updates() == 1 &&
+             sse_ops.updates() == 1;
+    }));
+
+    WriteTokens(std::string(kAdminToken) + " ops admin\n" + kSalesToken + " sam sales\n");
+    (*grpc_server)->ReloadTokens();
+    ASSERT_EQ((*grpc_server)->auth().token_count(), 2u);
+    EXPECT_TRUE(
+        WaitFor([&] { return grpc_wall.ended() && sse_wall.ended(); }, std::chrono::seconds(5)));
+    ASSERT_TRUE(WaitFor([&] { return grpc_wall.ended() && sse_wall.ended(); }));
+    EXPECT_EQ(grpc_wall.status().error_code(), grpc::StatusCode::UNAUTHENTICATED)
+        << grpc_wall.status().error_message();
+    EXPECT_NE(grpc_wall.status().error_message().find("revoked"), std::string::npos)
+        << grpc_wall.status().error_message();
+    const std::string wall_text = sse_wall.text();
+    EXPECT_NE(wall_text.find("event: end\ndata: {\"code\":\"UNAUTHENTICATED\""), std::string::npos)
+        << wall_text;
+
+    // The revoked token's next calls are refused, on both faces.
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.AddMetadata("authorization", std::string("Bearer ") + kDashboardToken);
+    v1::GetCustomerContextRequest r;
+    r.set_customer_id(kCustomer);
+    v1::CustomerContext card;
+    EXPECT_EQ(stub->GetCustomerContext(&ctx, r, &card).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+    auto c = Client();
+    auto res =
+        c.Get(std::string("/api/v1/customers/") + kCustomer + "/context", Bearer(kDashboardToken));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 401);
+
+    // The other token's streams were never interrupted: they get the next
+    // update.
+    Contact("evt-2", 1);
+    EXPECT_TRUE(WaitFor([&] { return grpc_ops.updates() == 2 && sse_ops.updates() == 2; }));
+    EXPECT_FALSE(grpc_ops.ended());
+    EXPECT_EQ(grpc_wall.updates(), 1u);
+    EXPECT_EQ(sse_wall.updates(), 1u);
+  }
+  // The HTTP face borrows the server's tokens: it stops first.
+  http_->Stop();
+  http_.reset();
+}
+
+// A role that may no longer subscribe after a reload ends the event stream
+// with PERMISSION_DENIED. (The real policy lets every role subscribe; the
+// test narrows it.)
+TEST_F(JourneyHttpTest, ReloadThatTakesTheRightAwayEndsTheEventStream) {
+  JourneyHttpOptions o;
+  o.heartbeat = std::chrono::milliseconds(100);
+  o.allowed = [](server::Role role, std::string_view) { return role != server::Role::kSales; };
+  StartHttp(o);
+  std::string text;
+  {
+    EventStream stream(http_->port(), kDashboardToken);
+    ASSERT_TRUE(WaitFor([&] { return stream.text().find("event: ready") != std::string::npos; }));
+    WriteTokens(std::string(kDashboardToken) + " wall sales\n");
+    ASSERT_OK(auth_->Reload());
+    EXPECT_TRUE(WaitFor([&] { return stream.ended(); }, std::chrono::seconds(5)));
+    text = stream.text();
+  }
+  EXPECT_NE(text.find("event: end\ndata: {\"code\":\"PERMISSION_DENIED\""), std::string::npos)
+      << text;
 }
 
 }  // namespace
