@@ -18,6 +18,7 @@
 #include "envelopes.h"
 #include "threadline/common/clock.h"
 #include "threadline/domain/domain.h"
+#include "threadline/domain/envelope_check.h"
 #include "threadline/journey/projection.h"
 
 namespace {
@@ -69,7 +70,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   v1::EventEnvelope e;
   if (!e.ParseFromArray(data, static_cast<int>(size))) return 0;  // parked: not an envelope
-  if (!Projectable(e)) return 0;                                  // parked with a reason
+  // The door check runs on every envelope; what follows runs even on the
+  // ones it refuses, so the projection stays safe without it.
+  (void)threadline::domain::ValidateEnvelope(e);
+  if (!Projectable(e)) return 0;          // parked with a reason
   if (e.customer_id().empty()) return 0;  // the projector records the id and moves on
   v1::CustomerContext fresh;
   fresh.set_customer_id(e.customer_id());

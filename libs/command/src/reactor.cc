@@ -6,6 +6,7 @@
 #include "threadline/common/log.h"
 #include "threadline/domain/cat.h"
 #include "threadline/domain/domain.h"
+#include "threadline/domain/envelope_check.h"
 
 namespace threadline::command {
 namespace {
@@ -159,6 +160,24 @@ absl::Status Reactor::Handle(const bus::Message& m) {
   if (!source.ParseFromString(m.value) || source.event_id().empty()) {
     std::lock_guard lock(mu_);
     ++stats_.skipped;
+    return absl::OkStatus();
+  }
+  // Checked before any field reaches a stream name, an idempotency key or
+  // a decision. Skipping moves on: the same bytes would fail again.
+  if (absl::Status invalid = domain::ValidateEnvelope(source); !invalid.ok()) {
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.skipped;
+      ++stats_.invalid;
+    }
+    if (invalid_log_.Allow()) {
+      Log().Error("invalid envelope skipped: it never reaches a reaction",
+                  {{"consumer", options_.consumer},
+                   {"topic", m.topic},
+                   {"partition", m.partition},
+                   {"offset", m.offset},
+                   {"error", invalid.ToString()}});
+    }
     return absl::OkStatus();
   }
   // Each reaction decides on its aggregate as it stands when written (the

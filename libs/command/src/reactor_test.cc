@@ -188,6 +188,24 @@ TEST_F(ReactorRetryTest, ARaceLostToAnotherWriterIsDecidedAgainNotSkipped) {
   EXPECT_EQ(reactor_->Stats().errors, 0u);
 }
 
+// Envelopes whose ids could name another customer's stream (a NUL), or are
+// too long or not UTF-8, are skipped and counted before any reaction sees
+// them; the reactor goes on with the next message.
+TEST_F(ReactorRetryTest, InvalidEnvelopesAreSkippedAndCountedAndReachNoStream) {
+  Publish("e1", std::string("cus_a\0zz", 8));
+  Publish("e2", std::string(10'240, 'c'));
+  Publish("e3", "cus_a\xc3\x28");
+  Publish("e4\xff", "cus_a");
+  Publish("e5", "cus_a");
+  StartReactor();
+  ASSERT_TRUE(Consumed(5));
+  EXPECT_EQ(NotesOf("cus_a"), (std::vector<std::string>{"e5"}));
+  // Not UTF-8 (e3, e4) does not even parse: skipped as undecodable.
+  EXPECT_EQ(reactor_->Stats().invalid, 2u);
+  EXPECT_EQ(reactor_->Stats().skipped, 4u);
+  EXPECT_EQ(reactor_->Stats().reactions, 1u);
+}
+
 TEST_F(ReactorRetryTest, ARedeliveredMessageAppliesNothingTwice) {
   Publish("e1", "cus_a");
   StartReactor();

@@ -4,7 +4,9 @@
 
 #include <string>
 
+#include "threadline/domain/envelope_check.h"
 #include "threadline/testing/testing.h"
+#include "threadline/v1/envelope.pb.h"
 #include "threadline/v1/support.pb.h"
 
 namespace threadline::domain {
@@ -330,6 +332,78 @@ TEST(ValidateCountTest, LimitsRepeatedFields) {
   EXPECT_OK(ValidateCount("items", static_cast<int>(kMaxRepeated)));
   EXPECT_THAT(ValidateCount("items", static_cast<int>(kMaxRepeated) + 1),
               IsInvalidMentioning("items: has 101 entries; at most 100"));
+}
+
+}  // namespace
+}  // namespace threadline::domain
+
+// --- the door check of envelopes from a bus ----------------------------------
+
+namespace threadline::domain {
+namespace {
+
+v1::EventEnvelope PlausibleEnvelope() {
+  v1::EventEnvelope e;
+  e.set_event_id("0190a0b0-c0d0-7e0f-8000-100000000001");
+  e.set_customer_id("cus_0190a0b0c0d0e0f00000000000000001");
+  e.set_aggregate_type("ticket");
+  e.set_aggregate_id("tkt_0190a0b0c0d0e0f00000000000000001");
+  e.set_department(v1::DEPARTMENT_SUPPORT);
+  e.set_channel(v1::CHANNEL_PHONE);
+  e.set_causation_id("req-1");
+  e.mutable_occurred_at()->set_seconds(1'767'225'600);
+  auto* p = e.mutable_ticket_opened();
+  p->set_ticket_id("tkt_0190a0b0c0d0e0f00000000000000001");
+  p->set_subject("Geen internet — sinds gisteren");
+  return e;
+}
+
+TEST(ValidateEnvelopeTest, AcceptsAPlausibleEnvelopeAndUnsetFields) {
+  EXPECT_OK(ValidateEnvelope(PlausibleEnvelope()));
+  v1::EventEnvelope minimal;
+  minimal.set_event_id("e1");
+  EXPECT_OK(ValidateEnvelope(minimal));
+}
+
+TEST(ValidateEnvelopeTest, RefusesIdsThatCouldReachAnotherKeyAndNamesTheField) {
+  auto with = [](auto change) {
+    v1::EventEnvelope e = PlausibleEnvelope();
+    change(e);
+    return ValidateEnvelope(e);
+  };
+  EXPECT_THAT(with([](auto& e) { e.clear_event_id(); }), IsInvalidMentioning("event_id:"));
+  EXPECT_THAT(with([](auto& e) { e.set_customer_id(e.customer_id() + std::string("\0zz", 3)); }),
+              IsInvalidMentioning("customer_id:"));
+  EXPECT_THAT(with([](auto& e) { e.set_customer_id(std::string(10'240, 'c')); }),
+              IsInvalidMentioning("customer_id:"));
+  EXPECT_THAT(with([](auto& e) { e.set_event_id("\xc3\x28"); }), IsInvalidMentioning("event_id:"));
+  EXPECT_THAT(with([](auto& e) { e.set_aggregate_id("tkt 1"); }),
+              IsInvalidMentioning("aggregate_id:"));
+  EXPECT_THAT(with([](auto& e) { e.mutable_ticket_opened()->set_ticket_id("tkt\n1"); }),
+              IsInvalidMentioning("ticket_opened.ticket_id:"));
+  // The hostile value is not quoted back.
+  auto s = with([](auto& e) { e.set_customer_id(std::string(10'240, 'c')); });
+  EXPECT_LT(s.message().size(), 200u);
+}
+
+TEST(ValidateEnvelopeTest, RefusesBadTextEnumsAndTimesAtAnyDepth) {
+  auto with = [](auto change) {
+    v1::EventEnvelope e = PlausibleEnvelope();
+    change(e);
+    return ValidateEnvelope(e);
+  };
+  EXPECT_THAT(with([](auto& e) { e.mutable_ticket_opened()->set_subject("\xff"); }),
+              IsInvalidMentioning("ticket_opened.subject:"));
+  EXPECT_THAT(with([](auto& e) { e.mutable_ticket_opened()->set_subject(std::string(5000, 'x')); }),
+              IsInvalidMentioning("ticket_opened.subject:"));
+  EXPECT_THAT(with([](auto& e) { e.set_aggregate_type(std::string("tic\0ket", 7)); }),
+              IsInvalidMentioning("aggregate_type:"));
+  EXPECT_THAT(with([](auto& e) { e.set_channel(static_cast<v1::Channel>(999)); }),
+              IsInvalidMentioning("channel:"));
+  EXPECT_THAT(with([](auto& e) { e.mutable_occurred_at()->set_seconds(253'402'300'799); }),
+              IsInvalidMentioning("occurred_at:"));
+  EXPECT_THAT(with([](auto& e) { e.mutable_ticket_opened()->mutable_sla_due_at()->set_nanos(-1); }),
+              IsInvalidMentioning("ticket_opened.sla_due_at:"));
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 #include <string>
 
 #include "threadline/billing/domain.h"
+#include "threadline/domain/cat.h"
 #include "threadline/domain/domain.h"
+#include "threadline/domain/envelope_check.h"
 
 namespace threadline::journey {
 namespace {
@@ -69,6 +71,9 @@ std::string DecodeEvent(std::string_view value, v1::EventEnvelope& e) {
   }
   if (e.payload_case() == v1::EventEnvelope::PAYLOAD_NOT_SET) {
     return "envelope with an unknown or empty payload";
+  }
+  if (absl::Status s = domain::ValidateEnvelope(e); !s.ok()) {
+    return domain::Cat("invalid envelope: ", s.message());
   }
   return "";
 }

@@ -81,8 +81,24 @@ std::string Order(const v1::EventEnvelope& e) {
   return s;
 }
 
+std::string Component(std::string_view raw) {
+  if (raw.find_first_of(std::string_view("\0\1", 2)) == std::string_view::npos) {
+    return std::string(raw);
+  }
+  std::string out;
+  for (char c : raw) {
+    if (c == '\0' || c == '\1') {
+      out.push_back('\1');
+      out.push_back(c == '\0' ? '\2' : '\1');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::string CustomerPrefix(std::string_view customer) {
-  std::string k(customer);
+  std::string k = Component(customer);
   k.push_back('\0');
   return k;
 }
@@ -100,7 +116,7 @@ std::string ReversedPhoneKey(std::string_view e164, std::string_view customer) {
   std::string_view digits = first == std::string_view::npos ? "" : e164.substr(first);
   std::string k = "r/" + std::string(digits.rbegin(), digits.rend());
   k.push_back('\0');
-  k.append(customer);
+  k.append(Component(customer));
   return k;
 }
 
@@ -109,11 +125,11 @@ std::string EmailKey(std::string_view email) { return "e/" + std::string(email);
 std::string NameKey(std::string_view lower_name, std::string_view customer) {
   std::string k = NamePrefix(lower_name);
   k.push_back('\0');
-  k.append(customer);
+  k.append(Component(customer));
   return k;
 }
 
-std::string NamePrefix(std::string_view lower_query) { return "n/" + std::string(lower_query); }
+std::string NamePrefix(std::string_view lower_query) { return "n/" + Component(lower_query); }
 
 std::string_view CustomerOfSearchEntry(std::string_view key, std::string_view value) {
   size_t nul = key.rfind('\0');

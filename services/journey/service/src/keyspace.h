@@ -25,6 +25,13 @@
 // order = BE64(occurred_at in µs, sign bit flipped) + event_id: timeline
 // order, so a customer's envelopes and entries scan in the order they fold.
 //
+// customer (and every other component a NUL ends) is written through
+// Component(): bytes 0x00 and 0x01 become 0x01 0x02 and 0x01 0x01, any
+// other byte stays. Ids checked at the door (domain::ValidateEnvelope)
+// are printable ASCII, so their keys are the raw id, as in every store
+// written before; and no id, checked or not, can end its component early
+// and reach into another customer's range.
+//
 // Access: envelopes and timeline are written once and scanned per customer;
 // cards are read and rewritten on every batch that touches the customer;
 // seen is a point read per event that nearly always misses; search is point
@@ -68,6 +75,10 @@ inline constexpr char kOffsetPrefix[] = "o/";
 std::string OffsetKey(const bus::TopicPartition& tp);
 std::optional<bus::TopicPartition> ParseOffsetKey(std::string_view key);
 
+// A key component that contains no NUL, escaped as described above; the
+// identity for a component without bytes 0x00 and 0x01.
+std::string Component(std::string_view raw);
+
 // --- envelopes and timeline ---------------------------------------------------
 // A customer's events sort by their order suffix.
 std::string Order(const v1::EventEnvelope& e);
@@ -75,11 +86,12 @@ std::string Order(const v1::EventEnvelope& e);
 std::string OrderFrom(TimePoint t);
 // Every envelope and entry key of `customer` starts with this.
 std::string CustomerPrefix(std::string_view customer);
-// The customer an envelope or timeline key belongs to.
+// The customer an envelope or timeline key belongs to (as Component()
+// wrote it).
 std::string_view CustomerOfEventKey(std::string_view key);
 
 // --- cards and seen -----------------------------------------------------------
-inline std::string CardKey(std::string_view customer) { return std::string(customer); }
+inline std::string CardKey(std::string_view customer) { return Component(customer); }
 inline std::string SeenKey(std::string_view event_id) { return std::string(event_id); }
 
 // --- search -------------------------------------------------------------------
@@ -91,8 +103,8 @@ std::string ReversedPhonePrefix(std::string_view national_digits);
 std::string EmailKey(std::string_view email);
 std::string NameKey(std::string_view lower_name, std::string_view customer);
 std::string NamePrefix(std::string_view lower_query);
-// The customer a search entry points at: after the key's last NUL, or the
-// value for exact-match families.
+// The customer a search entry points at: after the key's last NUL (as
+// Component() wrote it), or the value for exact-match families.
 std::string_view CustomerOfSearchEntry(std::string_view key, std::string_view value);
 
 // --- feed ---------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <set>
 #include <thread>
 
+#include "keyspace.h"
 #include "test_events.h"
 #include "threadline/bus/embedded.h"
 #include "threadline/domain/domain.h"
@@ -218,6 +219,89 @@ TEST_F(ProjectorTest, PoisonMessagesAreParkedAndTheProjectorKeepsGoing) {
   EXPECT_TRUE(reasons.count("not an EventEnvelope"));
   EXPECT_TRUE(reasons.count("envelope with an unknown or empty payload"));
   EXPECT_EQ(parked.size(), 3u);
+}
+
+// Ids a producer with access to a department topic could write: each is
+// parked with its reason, none reaches the victim's keys, and the projector
+// goes on with the next message.
+TEST_F(ProjectorTest, InvalidEnvelopesAreParkedAndTheVictimsJourneyIsUnchanged) {
+  auto p = OpenProjector("journey");
+  ASSERT_OK(p->Start());
+  Publish(Registered(0, "e0"));
+  Publish(Contact(1, "e1"));
+  ASSERT_TRUE(WaitFor([&] { return TimelineIds(*p).size() == 2; }));
+  auto before = p->Fingerprint({kCustomer});
+  ASSERT_OK(before);
+
+  std::vector<v1::EventEnvelope> hostile;
+  hostile.push_back(Contact(2, "nul"));
+  hostile.back().set_customer_id(std::string(kCustomer) + std::string("\0zz", 3));
+  hostile.push_back(Contact(3, "big"));
+  hostile.back().set_customer_id(std::string(10'240, 'c'));
+  hostile.push_back(Contact(4, "utf8-customer"));
+  hostile.back().set_customer_id(std::string(kCustomer) + "\xc3\x28");
+  hostile.push_back(Contact(5, "\xff\xfe"));
+  hostile.push_back(Contact(6, "utf8-aggregate"));
+  hostile.back().set_aggregate_id("cus_\xed\xa0\x80");
+  hostile.push_back(Contact(7, "utf8-text"));
+  hostile.back().mutable_contact_logged()->set_outcome("\xc0\xaf");
+  for (const auto& e : hostile) Publish(e);
+  const std::string other = "cus_0190bbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  auto after = Contact(8, "e8");
+  after.set_customer_id(other);
+  Publish(after);
+  ASSERT_TRUE(WaitFor([&] { return p->Stats().consumed == 2 + hostile.size() + 1; }));
+  EXPECT_EQ(p->Stats().dead_lettered, hostile.size());
+  EXPECT_EQ(p->Stats().projected, 3u);
+
+  EXPECT_EQ(TimelineIds(*p), (std::vector<std::string>{"e0", "e1"}));
+  EXPECT_EQ(*p->Fingerprint({kCustomer}), *before);
+  auto card = p->GetCustomerContext(kCustomer);
+  ASSERT_OK(card);
+  EXPECT_EQ(card->timeline_length(), 2u);
+  auto next = p->GetCustomerContext(other);
+  ASSERT_OK(next);
+  EXPECT_EQ(next->timeline_length(), 1u);
+
+  auto consumer = std::move(*bus_->NewConsumer());
+  std::vector<bus::PartitionStart> starts;
+  for (int part = 0; part < 3; ++part) starts.push_back({{domain::kDeadLetterTopic, part}, 0});
+  ASSERT_OK(consumer->Assign(starts));
+  std::vector<bus::Message> parked;
+  ASSERT_TRUE(WaitFor([&] {
+    auto b = consumer->Poll(10, std::chrono::milliseconds(20));
+    if (b.ok()) parked.insert(parked.end(), b->begin(), b->end());
+    return parked.size() >= hostile.size();
+  }));
+  // Protobuf refuses a proto3 string that is not UTF-8 while parsing; the
+  // rest name the field.
+  std::multiset<std::string> reasons;
+  for (const auto& m : parked) {
+    std::string reason = m.HeaderValue("deadletter_reason");
+    if (reason.starts_with("invalid envelope: ")) reason = reason.substr(0, reason.find(':', 18));
+    reasons.insert(reason);
+  }
+  EXPECT_EQ(reasons, (std::multiset<std::string>{"invalid envelope: customer_id",
+                                                 "invalid envelope: customer_id",
+                                                 "not an EventEnvelope", "not an EventEnvelope",
+                                                 "not an EventEnvelope", "not an EventEnvelope"}));
+}
+
+TEST(KeyspaceTest, NoCustomerIdReachesAnotherCustomersRange) {
+  const std::string victim = kCustomer;
+  // Valid ids are written as they always were.
+  EXPECT_EQ(keys::CustomerPrefix(victim), victim + std::string(1, '\0'));
+  EXPECT_EQ(keys::CardKey(victim), victim);
+  for (const std::string& hostile : {victim + std::string("\0zz", 3), victim + std::string("\1", 1),
+                                     std::string("\0", 1) + victim}) {
+    std::string key = keys::CustomerPrefix(hostile) + keys::OrderFrom(kT0);
+    EXPECT_FALSE(key.starts_with(keys::CustomerPrefix(victim)));
+    EXPECT_NE(keys::CustomerOfEventKey(key), victim);
+    EXPECT_NE(keys::CardKey(hostile), victim);
+    EXPECT_NE(keys::CustomerOfSearchEntry(keys::NameKey("anna", hostile), ""), victim);
+  }
+  // Escaping is one to one.
+  EXPECT_NE(keys::Component(std::string("a\0", 2)), keys::Component(std::string("a\1\2", 3)));
 }
 
 TEST_F(ProjectorTest, SubscribersResumeFromATokenWithNothingMissedOrRepeated) {

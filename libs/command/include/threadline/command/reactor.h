@@ -94,7 +94,8 @@ struct ReactorStats {
   uint64_t consumed = 0;
   uint64_t reactions = 0;  // appends made
   uint64_t replayed = 0;   // reactions already applied before (re-delivery)
-  uint64_t skipped = 0;    // undecodable or foreign messages
+  uint64_t skipped = 0;    // undecodable, foreign or invalid messages
+  uint64_t invalid = 0;    // of skipped: failed domain::ValidateEnvelope
   uint64_t errors = 0;
 };
 
@@ -140,6 +141,7 @@ class Reactor {
   std::unique_ptr<bus::OffsetConsumer> consumer_;  // set by Start()
   mutable std::mutex mu_;
   ReactorStats stats_;  // guarded by mu_; consumed and errors come from consumer_
+  LogEvery invalid_log_{std::chrono::seconds(5)};
 };
 
 // One running reactor as the metrics endpoint sees it.

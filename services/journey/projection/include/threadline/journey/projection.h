@@ -20,8 +20,8 @@ inline constexpr uint32_t kMaxSchemaVersion = 1;
 
 // Decodes a department topic's message value into `event`. Returns why the
 // journey cannot project it (not an envelope, no event_id, a schema_version
-// newer than kMaxSchemaVersion, no payload this build knows), or an empty
-// string if it can.
+// newer than kMaxSchemaVersion, no payload this build knows, or a field that
+// fails domain::ValidateEnvelope), or an empty string if it can.
 std::string DecodeEvent(std::string_view value, v1::EventEnvelope& event);
 
 // The timeline entry for `event` (sequence left 0; the projector sets it).
