@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include "threadline/billing/domain.h"
@@ -503,6 +504,24 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
     }
     default:
       break;
+  }
+}
+
+bool OpensCallback(const v1::EventEnvelope& e) {
+  return e.has_missed_call_recorded() || e.has_missed_call_linked() || e.has_callback_scheduled();
+}
+
+void FoldCard(const std::vector<v1::EventEnvelope>& events, v1::CustomerContext& card) {
+  std::set<std::string> completed;
+  for (const auto& e : events) {
+    if (e.has_callback_completed()) completed.insert(e.callback_completed().callback_id());
+  }
+  for (const auto& e : events) {
+    ApplyToCard(e, card);
+    if (!completed.empty() && OpensCallback(e)) {
+      EraseIf(card.mutable_open_callbacks(),
+              [&](const v1::CallbackView& c) { return completed.count(c.callback_id()) > 0; });
+    }
   }
 }
 

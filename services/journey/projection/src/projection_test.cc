@@ -141,6 +141,36 @@ TEST_F(CardTest, OverdueCallbackIsFlagged) {
   EXPECT_TRUE(HasFlag("CALLBACK_OVERDUE"));
 }
 
+// A missed call recorded with a called_at 4 minutes ahead of the service's
+// clock, and completed at once: the completion sorts before the call.
+TEST_F(CardTest, ACallbackCompletedBeforeItsCallInTimelineOrderIsClosed) {
+  auto completed = At(0);
+  completed.mutable_callback_completed()->set_callback_id("cb_1");
+  completed.mutable_callback_completed()->set_reached(true);
+  auto call = At(240);
+  auto* p = call.mutable_missed_call_recorded();
+  p->set_callback_id("cb_1");
+  p->set_caller_number("+31612345678");
+  *p->mutable_sla_due_at() = domain::ToProto(kNow + std::chrono::hours(2));
+  auto other = At(300);
+  other.mutable_callback_scheduled()->set_callback_id("cb_2");
+  *other.mutable_callback_scheduled()->mutable_due_at() =
+      domain::ToProto(kNow + std::chrono::hours(10));
+
+  FoldCard({completed, call, other}, card_);
+  ASSERT_EQ(card_.open_callbacks_size(), 1);
+  EXPECT_EQ(card_.open_callbacks(0).callback_id(), "cb_2");
+  RefreshDerived(card_, kNow + std::chrono::hours(3));
+  // cb_1 would be past due by now; it is closed, so nothing is overdue.
+  EXPECT_FALSE(HasFlag("CALLBACK_OVERDUE"));
+
+  // In the order the clocks agree on, the same card.
+  v1::CustomerContext in_order;
+  FoldCard({call, completed, other}, in_order);
+  ASSERT_EQ(in_order.open_callbacks_size(), 1);
+  EXPECT_EQ(in_order.open_callbacks(0).callback_id(), "cb_2");
+}
+
 TEST_F(CardTest, LastContactPerChannelIgnoresSystemEvents) {
   Apply(At(10, v1::CHANNEL_PHONE));
   Apply(At(5, v1::CHANNEL_PHONE));  // older: does not move it back

@@ -304,6 +304,47 @@ TEST(KeyspaceTest, NoCustomerIdReachesAnotherCustomersRange) {
   EXPECT_NE(keys::Component(std::string("a\0", 2)), keys::Component(std::string("a\1\2", 3)));
 }
 
+// Clock skew: a missed call recorded with called_at 4 minutes ahead and
+// completed at once. Its completion sorts before the call, whichever arrives
+// first; the card closes the callback all the same, and a rebuild agrees.
+TEST_F(ProjectorTest, ACallbackCompletedBeforeItsCallIsClosedOnTheCard) {
+  auto p = OpenProjector("journey");
+  ASSERT_OK(p->Start());
+  auto call = [&](const std::string& id, const std::string& callback) {
+    auto e = Event(240, id, v1::DEPARTMENT_SUPPORT);
+    auto* m = e.mutable_missed_call_recorded();
+    m->set_callback_id(callback);
+    m->set_caller_number("+31612345678");
+    *m->mutable_called_at() = e.occurred_at();
+    *m->mutable_sla_due_at() = domain::ToProto(kT0 + std::chrono::hours(1));
+    return e;
+  };
+  auto completed = [&](const std::string& id, const std::string& callback) {
+    auto e = Event(1, id, v1::DEPARTMENT_SUPPORT);
+    e.mutable_callback_completed()->set_callback_id(callback);
+    e.mutable_callback_completed()->set_reached(true);
+    return e;
+  };
+  Publish(Registered(0, "e0"));
+  Publish(call("call-1", "cb_1"));  // the call first, its completion late
+  Publish(completed("done-1", "cb_1"));
+  Publish(completed("done-2", "cb_2"));  // the completion first, the call after it
+  ASSERT_TRUE(WaitFor([&] { return p->Stats().consumed == 4; }));
+  Publish(call("call-2", "cb_2"));
+  ASSERT_TRUE(WaitFor([&] { return p->Stats().consumed == 5; }));
+  EXPECT_EQ(TimelineIds(*p),
+            (std::vector<std::string>{"e0", "done-1", "done-2", "call-1", "call-2"}));
+  auto card = p->GetCustomerContext(kCustomer);
+  ASSERT_OK(card);
+  EXPECT_EQ(card->open_callbacks_size(), 0);
+  for (const auto& g : card->guidance()) EXPECT_NE(g.code(), "CALLBACK_OVERDUE");
+
+  ASSERT_OK(publisher_->Flush(std::chrono::seconds(10)));
+  auto rebuilt = OpenProjector("rebuild", /*publish=*/false);
+  ASSERT_OK(rebuilt->CatchUp(nullptr));
+  EXPECT_EQ(*rebuilt->Fingerprint({}), *p->Fingerprint({}));
+}
+
 TEST_F(ProjectorTest, SubscribersResumeFromATokenWithNothingMissedOrRepeated) {
   auto p = OpenProjector("journey");
   ASSERT_OK(p->Start());

@@ -55,12 +55,15 @@ absl::Status StoreWriter::Refold(const std::string& customer, v1::CustomerContex
     all.emplace(it->key().ToString().substr(prefix.size()), it->value().ToString());
   }
   RETURN_IF_ERROR(rocks::FromRocks(it->status(), "refolding a card"));
-  card.Clear();
+  std::vector<v1::EventEnvelope> events(all.size());
+  size_t i = 0;
   for (const auto& [order, bytes] : all) {
-    v1::EventEnvelope e;
-    if (!e.ParseFromString(bytes)) return absl::DataLossError("stored event does not decode");
-    ApplyToCard(e, card);
+    if (!events[i++].ParseFromString(bytes)) {
+      return absl::DataLossError("stored event does not decode");
+    }
   }
+  card.Clear();
+  FoldCard(events, card);
   ++refolds_;
   return absl::OkStatus();
 }
@@ -80,7 +83,9 @@ absl::StatusOr<StoreWriter::Added> StoreWriter::Add(const v1::EventEnvelope& e) 
   envelopes_[customer][order] = bytes;
   if (refold_.count(customer)) {
     // Folded at the end of the batch, this event included.
-  } else if (order > last) {
+  } else if (order > last && !OpensCallback(e)) {
+    // A callback that opens is folded with the whole history, which may
+    // hold its completion sorted before it (see FoldCard).
     ApplyToCard(e, *card);
     last_order_[customer] = order;
   } else {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "threadline/common/clock.h"
 #include "threadline/v1/envelope.pb.h"
@@ -30,6 +31,16 @@ v1::TimelineEntry ToEntry(const v1::EventEnvelope& event);
 // Applies `event` to the customer's card. `now` is the projection time, used
 // for derived states such as "at risk" and "overdue".
 void ApplyToCard(const v1::EventEnvelope& event, v1::CustomerContext& card);
+
+// True if `event` adds a callback to the card's open callbacks.
+bool OpensCallback(const v1::EventEnvelope& event);
+
+// The card of a customer whose events, in timeline order, are `events`:
+// ApplyToCard over them, except that a callback with a CallbackCompleted
+// anywhere among them is never left open. Clocks that disagree (a client's
+// called_at ahead of the service's clock, or pods apart) can sort a
+// completion before the call it answers; the card still closes it.
+void FoldCard(const std::vector<v1::EventEnvelope>& events, v1::CustomerContext& card);
 
 // Recomputes time-dependent parts of the card (commitments at risk,
 // overdue callbacks) and the guidance flags.
