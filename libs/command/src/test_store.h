@@ -87,6 +87,7 @@ class InterposedStore final : public eventstore::EventStore {
     inner_->OnAppend(std::move(listener));
   }
   absl::StatusOr<uint64_t> Checksum() override { return inner_->Checksum(); }
+  absl::StatusOr<eventstore::VerifyReport> Verify() override { return inner_->Verify(); }
 
  private:
   eventstore::EventStore* inner_;

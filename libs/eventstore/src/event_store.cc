@@ -318,6 +318,119 @@ class RocksEventStore final : public EventStore {
     return digest.value();
   }
 
+  absl::StatusOr<VerifyReport> Verify() override {
+    VerifyReport report;
+    auto problem = [&report](std::string what) {
+      if (report.problems.size() < VerifyReport::kMaxProblems) {
+        report.problems.push_back(std::move(what));
+      } else {
+        ++report.more_problems;
+      }
+    };
+    // 1. Every block of every table file against its checksum.
+    if (auto s = db_->VerifyChecksum(); !s.ok()) {
+      if (!s.IsCorruption()) return FromRocks(s, "verifying checksums");
+      problem("checksum: " + s.ToString());
+    }
+    // 2. The global log: positions 1, 2, ... without a gap.
+    uint64_t expected = 1;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kLog]));
+      v1::EventEnvelope e;
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        if (it->key().size() != 8) {
+          problem("log: a key of " + std::to_string(it->key().size()) + " bytes, not a position");
+          continue;
+        }
+        const uint64_t pos = GetFixed64BE(it->key().ToStringView());
+        if (pos != expected) {
+          problem("log: positions " + std::to_string(expected) + ".." + std::to_string(pos - 1) +
+                  " are missing (the global sequence has a gap)");
+        }
+        expected = pos + 1;
+        ++report.events;
+        report.last_position = pos;
+        if (!e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          problem("log: the event at position " + std::to_string(pos) + " does not decode");
+        } else if (e.global_position() != pos) {
+          problem("log: the event at position " + std::to_string(pos) + " says position " +
+                  std::to_string(e.global_position()));
+        }
+      }
+      if (!it->status().ok()) {
+        if (!it->status().IsCorruption()) return FromRocks(it->status(), "verifying the log");
+        problem("log: " + it->status().ToString());
+      }
+    }
+    // 3. The stream index against the log.
+    std::vector<bool> indexed(report.last_position + 1, false);
+    {
+      std::unique_ptr<rocksdb::Iterator> it(
+          db_->NewIterator(rocksdb::ReadOptions(), cfs_[kStreams]));
+      std::string stream;
+      uint64_t next_version = 0;
+      v1::EventEnvelope e;
+      std::string value;
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        std::string_view key = it->key().ToStringView();
+        if (key.size() < 9 || key[key.size() - 9] != '\0' || it->value().size() != 8) {
+          problem("stream index: a malformed entry");
+          continue;
+        }
+        std::string_view name = key.substr(0, key.size() - 9);
+        const uint64_t version = GetFixed64BE(key.substr(key.size() - 8));
+        if (name != stream) {
+          stream.assign(name);
+          next_version = 1;
+          ++report.streams;
+        }
+        if (version != next_version) {
+          problem("stream index: " + stream + " versions " + std::to_string(next_version) + ".." +
+                  std::to_string(version - 1) + " are missing");
+        }
+        next_version = version + 1;
+        const uint64_t pos = GetFixed64BE(it->value().ToStringView());
+        auto s = db_->Get(rocksdb::ReadOptions(), cfs_[kLog], it->value(), &value);
+        if (s.IsNotFound()) {
+          problem("stream index: " + stream + " version " + std::to_string(version) +
+                  " points at position " + std::to_string(pos) + ", which is not in the log");
+          continue;
+        }
+        if (!s.ok() && !s.IsCorruption()) return FromRocks(s, "verifying the stream index");
+        if (s.ok() && e.ParseFromString(value) && e.version() != version) {
+          problem("stream index: " + stream + " version " + std::to_string(version) +
+                  " points at position " + std::to_string(pos) + ", an event of version " +
+                  std::to_string(e.version()));
+        }
+        if (pos < indexed.size()) {
+          if (indexed[pos]) {
+            problem("stream index: position " + std::to_string(pos) + " is in two streams");
+          }
+          indexed[pos] = true;
+        }
+      }
+      if (!it->status().ok()) {
+        if (!it->status().IsCorruption()) {
+          return FromRocks(it->status(), "verifying the stream index");
+        }
+        problem("stream index: " + it->status().ToString());
+      }
+    }
+    // 4. Every event of the log in some stream.
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kLog]));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        if (it->key().size() != 8) continue;
+        const uint64_t pos = GetFixed64BE(it->key().ToStringView());
+        if (!indexed[pos]) {
+          problem("stream index: the event at position " + std::to_string(pos) +
+                  " is in no stream");
+        }
+      }
+    }
+    return report;
+  }
+
  private:
   struct Writer {
     AppendRequest* request = nullptr;
@@ -543,9 +656,13 @@ class RocksEventStore final : public EventStore {
 
 absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const Options& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("event store path is empty");
+  if (options.must_exist && !rocks::Exists(options.path)) {
+    return absl::NotFoundError("no event store at " + options.path);
+  }
   rocksdb::DBOptions db_options;
+  // A new store gets every family; an existing one must have them all
+  // (rocks::Open refuses one that lost a family instead of recreating it).
   db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   rocksdb::ColumnFamilyOptions cf_options;
   rocksdb::BlockBasedTableOptions table;

@@ -1,12 +1,81 @@
 #include "threadline/rocks/rocks.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "threadline/common/log.h"
+
 namespace threadline::rocks {
 namespace {
+
+namespace fs = std::filesystem;
+
+// The first store file a RocksDB corruption message names ("... in
+// /data/sales/000015.sst offset 836 ..."), or empty. The table and MANIFEST
+// readers name their file; the write-ahead log reader does not.
+std::string NamedFile(const std::string& msg) {
+  size_t start = 0;
+  while (start < msg.size()) {
+    size_t end = msg.find_first_of(" ,:;()", start);
+    if (end == std::string::npos) end = msg.size();
+    std::string_view token(msg.data() + start, end - start);
+    if (token.find('/') != std::string_view::npos &&
+        (token.ends_with(".sst") || token.ends_with(".log") ||
+         token.find("MANIFEST-") != std::string_view::npos || token.ends_with("CURRENT"))) {
+      return std::string(token);
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+// The write-ahead logs in `path`, by name: RocksDB does not say which log a
+// recovery error came from, but a store keeps only a few.
+std::string WriteAheadLogs(const std::string& path) {
+  std::vector<std::string> logs;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.ends_with(".log") && name != "LOG") logs.push_back((fs::path(path) / name).string());
+  }
+  std::sort(logs.begin(), logs.end());
+  std::string out;
+  for (const auto& l : logs) out += (out.empty() ? "" : ", ") + l;
+  return out;
+}
+
+// The MANIFEST that CURRENT points to.
+std::string CurrentManifest(const std::string& path) {
+  std::ifstream in(fs::path(path) / "CURRENT");
+  std::string name;
+  std::getline(in, name);
+  return name.empty() ? (fs::path(path) / "MANIFEST").string() : (fs::path(path) / name).string();
+}
+
+// A store that will not open because its files are damaged: DATA_LOSS,
+// logged once at error level with the store, its path and the file.
+absl::Status Refuse(std::string_view what, const std::string& path, const std::string& file,
+                    const std::string& detail) {
+  static const Logger log("rocks");
+  log.Error("store refused: its files are damaged",
+            {{"store", what}, {"path", path}, {"file", file}, {"error", detail}});
+  return absl::DataLossError(
+      std::string(what) + " at " + path + " refused: " + file + " is damaged (" + detail +
+      "); nothing was opened or changed. Restore the store from a backup, or rebuild it "
+      "(docs/operations.md, \"A store refuses to open\")");
+}
 
 absl::Status OpenError(const rocksdb::Status& s, const std::string& path, std::string_view what) {
   if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
     return absl::FailedPreconditionError(std::string(what) + " at " + path +
                                          " is in use by another process: " + s.ToString());
+  }
+  if (s.IsCorruption()) {
+    const std::string msg = s.ToString();
+    if (std::string file = NamedFile(msg); !file.empty()) return Refuse(what, path, file, msg);
+    return Refuse(what, path, "the write-ahead log (" + WriteAheadLogs(path) + ")", msg);
   }
   return FromRocks(s, "opening the " + std::string(what) + " at " + path);
 }
@@ -23,12 +92,39 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return absl::InternalError(msg);
 }
 
+bool Exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(fs::path(path) / "CURRENT", ec);
+}
+
 absl::StatusOr<Opened> Open(const rocksdb::DBOptions& options, const std::string& path,
                             const std::vector<rocksdb::ColumnFamilyDescriptor>& families,
-                            std::string_view what) {
+                            std::string_view what, const OpenPolicy& policy) {
+  rocksdb::DBOptions o = options;
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+  const bool existing = Exists(path);
+  o.create_missing_column_families = !existing || policy.may_add_families;
+  if (existing) {
+    // Never create over an existing store: a database that lost its CURRENT
+    // or MANIFEST must not come back empty.
+    o.create_if_missing = false;
+    std::vector<std::string> names;
+    auto listed = rocksdb::DB::ListColumnFamilies(o, path, &names);
+    if (!listed.ok()) return OpenError(listed, path, what);
+    if (!policy.may_add_families) {
+      const std::set<std::string> have(names.begin(), names.end());
+      for (const auto& f : families) {
+        if (!have.count(f.name)) {
+          return Refuse(what, path, CurrentManifest(path),
+                        "column family '" + f.name +
+                            "' is missing from an existing store; it is not recreated empty");
+        }
+      }
+    }
+  }
   Opened out;
   rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(options, path, families, &out.handles, &raw);
+  auto s = rocksdb::DB::Open(o, path, families, &out.handles, &raw);
   if (!s.ok()) return OpenError(s, path, what);
   out.db.reset(raw);
   return out;
@@ -36,8 +132,11 @@ absl::StatusOr<Opened> Open(const rocksdb::DBOptions& options, const std::string
 
 absl::StatusOr<std::unique_ptr<rocksdb::DB>> Open(const rocksdb::Options& options,
                                                   const std::string& path, std::string_view what) {
+  rocksdb::Options o = options;
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+  if (Exists(path)) o.create_if_missing = false;
   rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(options, path, &raw);
+  auto s = rocksdb::DB::Open(o, path, &raw);
   if (!s.ok()) return OpenError(s, path, what);
   return std::unique_ptr<rocksdb::DB>(raw);
 }

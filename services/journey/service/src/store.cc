@@ -36,12 +36,26 @@ rocksdb::ColumnFamilyOptions FamilyOptions(Family f) {
   return o;
 }
 
+// Whether the default family holds the layout marker: true for every store
+// written in layout 2, even one whose MANIFEST lost its other families.
+bool HasLayoutMarker(const rocksdb::DBOptions& options, const std::string& path) {
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(rocksdb::Options(options, rocksdb::ColumnFamilyOptions()), path,
+                                    &raw)
+           .ok()) {
+    // rocks::Open reports what is wrong.
+    return true;
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string value;
+  return !db->Get(rocksdb::ReadOptions(), keys::kLayoutKey, &value).IsNotFound();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JourneyStore>> JourneyStore::Open(const std::string& path) {
   rocksdb::DBOptions options;
   options.create_if_missing = true;
-  options.create_missing_column_families = true;
   // One memtable budget for all families, the single default memtable's
   // size before there were families: without it each family would fill a
   // 64 MiB memtable of its own, and the small families (meta, seen, cards)
@@ -62,7 +76,20 @@ absl::StatusOr<std::unique_ptr<JourneyStore>> JourneyStore::Open(const std::stri
       if (!ours.count(name)) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
   }
-  ASSIGN_OR_RETURN(rocks::Opened opened, rocks::Open(options, path, descriptors, "journey store"));
+  // A store of layout 1 has only the default family (one whose conversion
+  // was cut short, some of the others) and gets the rest here, for
+  // ConvertLegacyLayout to fill. The layout marker is written once the
+  // conversion is done: a store with it never lacks a family unless its
+  // MANIFEST is damaged, and that is refused, not recreated empty.
+  rocks::OpenPolicy policy;
+  if (!existing.empty()) {
+    const std::set<std::string> have(existing.begin(), existing.end());
+    bool lacks_one = false;
+    for (const auto& name : ours) lacks_one = lacks_one || !have.count(name);
+    policy.may_add_families = lacks_one && !HasLayoutMarker(options, path);
+  }
+  ASSIGN_OR_RETURN(rocks::Opened opened,
+                   rocks::Open(options, path, descriptors, "journey store", policy));
   std::unique_ptr<JourneyStore> store(
       new JourneyStore(path, std::move(opened.db), std::move(opened.handles)));
   RETURN_IF_ERROR(store->CheckLayout());

@@ -26,6 +26,9 @@ struct Options {
   bool sync = true;
   // Clock for recorded_at. Default: the real clock.
   const Clock* clock = nullptr;
+  // Open only a store that exists: NOT_FOUND when `path` holds none, rather
+  // than creating an empty one (tools that inspect a store). Default: false.
+  bool must_exist = false;
 };
 
 // A stored event with its place in the global sequence.
@@ -103,6 +106,19 @@ struct IdempotentRecord {
   AppendResult result;
 };
 
+// What EventStore::Verify found.
+struct VerifyReport {
+  uint64_t events = 0;         // entries in the global log
+  uint64_t streams = 0;        // streams in the stream index
+  uint64_t last_position = 0;  // the log's last position
+  // What is wrong, one line each, the first kMaxProblems of them; empty when
+  // the store is sound.
+  std::vector<std::string> problems;
+  uint64_t more_problems = 0;  // found beyond the first kMaxProblems
+  static constexpr size_t kMaxProblems = 50;
+  bool ok() const { return problems.empty(); }
+};
+
 // Event store on RocksDB: per-aggregate streams with optimistic concurrency,
 // a gap-free global sequence (the outbox), idempotency keys, unique claims
 // and consumer offsets, each append in one WriteBatch.
@@ -165,6 +181,15 @@ class EventStore {
   // A checksum over every key and value in the store, to prove that a
   // rejected request changed nothing.
   [[nodiscard]] virtual absl::StatusOr<uint64_t> Checksum() = 0;
+
+  // Reads the whole store: RocksDB's checksums of every table file, a global
+  // log that runs gap-free from position 1 with every event decoding, and a
+  // stream index that agrees with the log both ways (each stream's versions
+  // run from 1 without a gap, each points at an event with that version, and
+  // each event is in exactly one stream). Reads everything, so it takes as
+  // long as a backup; for `threadline store verify`. What is wrong with the
+  // data is in the report; the status is an error only when reading failed.
+  [[nodiscard]] virtual absl::StatusOr<VerifyReport> Verify() = 0;
 
   // Latency of successful appends as their callers saw it (group-commit
   // wait and fsync included), for the metrics endpoint.

@@ -23,18 +23,36 @@ namespace threadline::rocks {
 // done.
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what);
 
-// Opens (creating) a database with the given column families. A database
-// held by another process is FAILED_PRECONDITION naming `what` and `path`.
+// How an existing database may differ from what the caller names.
+struct OpenPolicy {
+  // Create the named column families an existing database lacks. Only for a
+  // store whose layout converter fills them (the journey's layout 1): for
+  // any other store a family that vanished means a damaged MANIFEST, and
+  // recreating it empty would drop every key it held. Default: false.
+  bool may_add_families = false;
+};
+
+// Opens a database with the given column families, creating it (and its
+// families) only when `path` holds no database yet. Every open recovers the
+// write-ahead log with WALRecoveryMode::kAbsoluteConsistency, so a damaged
+// log refuses the open instead of being cut short (docs/durability.md).
+// Errors: a database held by another process is FAILED_PRECONDITION naming
+// `what` and `path`; a damaged write-ahead log, MANIFEST or table file, or a
+// column family missing from an existing database, is DATA_LOSS naming
+// `what`, `path` and the file, and is logged at error level.
 struct Opened {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned by the caller
 };
 absl::StatusOr<Opened> Open(const rocksdb::DBOptions& options, const std::string& path,
                             const std::vector<rocksdb::ColumnFamilyDescriptor>& families,
-                            std::string_view what);
+                            std::string_view what, const OpenPolicy& policy = {});
 // The same for a database with only the default column family.
 absl::StatusOr<std::unique_ptr<rocksdb::DB>> Open(const rocksdb::Options& options,
                                                   const std::string& path, std::string_view what);
+
+// True when `path` holds a RocksDB database (its CURRENT file exists).
+bool Exists(const std::string& path);
 
 // FNV-1a over a sequence of strings, each followed by a separator, so
 // ("ab","c") and ("a","bc") differ. For checksums that prove equality of
