@@ -32,6 +32,7 @@ using journey_testing::Event;
 using journey_testing::kCustomer;
 using journey_testing::kT0;
 using journey_testing::Registered;
+using journey_testing::TimelineIds;
 constexpr int32_t kPartitions = 3;
 
 std::string BE64(uint64_t v) { return coding::Fixed64Key(v); }
@@ -126,17 +127,6 @@ class LegacyLayoutTest : public ::testing::Test {
     for (auto* h : handles) raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     delete raw;
     return n;
-  }
-
-  static std::vector<std::string> TimelineIds(Projector& p) {
-    v1::GetTimelineRequest r;
-    r.set_customer_id(kCustomer);
-    auto t = p.GetTimeline(r);
-    std::vector<std::string> ids;
-    if (t.ok()) {
-      for (const auto& e : t->entries()) ids.push_back(e.event_id());
-    }
-    return ids;
   }
 
   TempDir dir_;

@@ -24,6 +24,7 @@ using journey_testing::Event;
 using journey_testing::kCustomer;
 using journey_testing::kT0;
 using journey_testing::Registered;
+using journey_testing::TimelineIds;
 
 class ProjectorTest : public ::testing::Test {
  protected:
@@ -53,18 +54,6 @@ class ProjectorTest : public ::testing::Test {
     m.key = kCustomer;
     m.value = value;
     ASSERT_OK(publisher_->Publish(std::move(m), nullptr));
-  }
-
-  std::vector<std::string> TimelineIds(Projector& p) {
-    v1::GetTimelineRequest r;
-    r.set_customer_id(kCustomer);
-    r.set_page_size(500);
-    auto t = p.GetTimeline(r);
-    std::vector<std::string> ids;
-    if (t.ok()) {
-      for (const auto& e : t->entries()) ids.push_back(e.event_id());
-    }
-    return ids;
   }
 
   TempDir dir_;

@@ -10,6 +10,7 @@
 #include "threadline/bus/embedded.h"
 #include "threadline/domain/domain.h"
 #include "threadline/domain/topics.h"
+#include "threadline/journey/projector.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::journey::journey_testing {
@@ -63,6 +64,20 @@ inline v1::EventEnvelope Contact(int seconds, const std::string& id) {
   auto e = Event(seconds, id);
   e.mutable_contact_logged()->set_outcome(id);
   return e;
+}
+
+// The event ids on kCustomer's timeline, in timeline order (empty when the
+// read fails).
+inline std::vector<std::string> TimelineIds(Projector& p) {
+  v1::GetTimelineRequest r;
+  r.set_customer_id(kCustomer);
+  r.set_page_size(500);
+  auto t = p.GetTimeline(r);
+  std::vector<std::string> ids;
+  if (t.ok()) {
+    for (const auto& e : t->entries()) ids.push_back(e.event_id());
+  }
+  return ids;
 }
 
 }  // namespace threadline::journey::journey_testing
