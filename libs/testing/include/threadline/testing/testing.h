@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -52,6 +54,12 @@ class TempDir {
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();
+
+// Every regular file under `dir` (recursively) whose bytes contain
+// `needle`, compared ignoring ASCII case: a search for personal data that
+// must not be on disk.
+std::vector<std::filesystem::path> FilesContaining(const std::filesystem::path& dir,
+                                                   std::string_view needle);
 
 }  // namespace threadline::testing
 

@@ -1,0 +1,75 @@
+#include "threadline/privacy/crypto.h"
+
+#include <gtest/gtest.h>
+
+#include "threadline/testing/testing.h"
+
+namespace threadline::privacy {
+namespace {
+
+TEST(Crypto, SealedTextOpensOnlyWithItsKeyAndPlace) {
+  const Key k = RandomKey();
+  const std::string sealed = Seal(k, "event:e1|2", "Zoë Adebayo-Lindqvist");
+  EXPECT_TRUE(IsSealed(sealed));
+  EXPECT_EQ(sealed.find("Zo"), std::string::npos);
+  auto opened = Open(k, "event:e1|2", sealed);
+  ASSERT_OK(opened);
+  EXPECT_EQ(*opened, "Zoë Adebayo-Lindqvist");
+
+  EXPECT_EQ(Open(k, "event:e2|2", sealed).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(Open(RandomKey(), "event:e1|2", sealed).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(Crypto, EverySealUsesAFreshNonce) {
+  const Key k = RandomKey();
+  EXPECT_NE(Seal(k, "a", "same"), Seal(k, "a", "same"));
+}
+
+TEST(Crypto, FlippedOrTruncatedCiphertextIsDataLoss) {
+  const Key k = RandomKey();
+  const std::string sealed = Seal(k, "ctx", "a note about the customer");
+  for (size_t i = kSealedPrefix.size(); i < sealed.size(); i += 3) {
+    std::string bad = sealed;
+    bad[i] = bad[i] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(Open(k, "ctx", bad).status().code(), absl::StatusCode::kDataLoss) << "at " << i;
+  }
+  for (size_t len : {sealed.size() - 1, sealed.size() - 8, kSealedPrefix.size() + 4}) {
+    EXPECT_EQ(Open(k, "ctx", sealed.substr(0, len)).status().code(), absl::StatusCode::kDataLoss)
+        << "truncated to " << len;
+  }
+  EXPECT_EQ(Open(k, "ctx", "tl1:!!!").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(Open(k, "ctx", "plain").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(Crypto, EmptyPlaintextRoundTrips) {
+  const Key k = RandomKey();
+  auto opened = Open(k, "", Seal(k, "", ""));
+  ASSERT_OK(opened);
+  EXPECT_EQ(*opened, "");
+}
+
+TEST(Crypto, BlindIsStablePerKeyAndIndex) {
+  const Key k = RandomKey();
+  EXPECT_EQ(Blind(k, "phone", "+31612345678"), Blind(k, "phone", "+31612345678"));
+  EXPECT_NE(Blind(k, "phone", "+31612345678"), Blind(k, "phone", "+31612345679"));
+  EXPECT_NE(Blind(k, "phone", "+31612345678"), Blind(k, "email", "+31612345678"));
+  EXPECT_NE(Blind(k, "phone", "+31612345678"), Blind(RandomKey(), "phone", "+31612345678"));
+  const std::string b = Blind(k, "phone", "+31612345678");
+  EXPECT_EQ(b.front(), '~');
+  EXPECT_EQ(b.find("612345678"), std::string::npos);
+  EXPECT_EQ(b.find('/'), std::string::npos);
+}
+
+TEST(Crypto, KeysParseFromHexOnly) {
+  const Key k = RandomKey();
+  auto parsed = ParseKey("  " + KeyHex(k) + "\n");
+  ASSERT_OK(parsed);
+  EXPECT_EQ(*parsed, k);
+  EXPECT_EQ(ParseKey("abc").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseKey(std::string(64, 'g')).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(KeyId(k).size(), 16u);
+  EXPECT_NE(KeyId(k), KeyId(RandomKey()));
+}
+
+}  // namespace
+}  // namespace threadline::privacy
