@@ -26,11 +26,11 @@ inline constexpr char kCustomer[] = "cus_0190a0b0c0d0e0f00000000000000001";
 
 inline std::string IdFor(const std::string& field) {
   static const std::vector<std::pair<std::string, std::string>> prefixes = {
-      {"customer_id", "cus"},  {"order_id", "ord"},       {"item_id", "itm"},
-      {"work_order_id", "wo"}, {"appointment_id", "apt"}, {"ticket_id", "tkt"},
-      {"callback_id", "cb"},   {"charge_id", "chg"},      {"invoice_id", "inv"},
-      {"payment_id", "pay"},   {"credit_id", "cr"},       {"dispute_id", "dsp"},
-      {"commitment_id", "cmt"}};
+      {"customer_id", "cus"},   {"order_id", "ord"},       {"item_id", "itm"},
+      {"work_order_id", "wo"},  {"appointment_id", "apt"}, {"ticket_id", "tkt"},
+      {"callback_id", "cb"},    {"charge_id", "chg"},      {"invoice_id", "inv"},
+      {"payment_id", "pay"},    {"credit_id", "cr"},       {"dispute_id", "dsp"},
+      {"commitment_id", "cmt"}, {"export_id", "exp"}};
   if (field == "customer_id") return kCustomer;
   for (const auto& [name, prefix] : prefixes) {
     if (field == name) return prefix + "_0190a0b0c0d0e0f00000000000000001";

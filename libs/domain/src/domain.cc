@@ -58,6 +58,7 @@ v1::Department DepartmentOf(const v1::EventEnvelope& e) {
   if (n >= 120 && n < 140) return v1::DEPARTMENT_INSTALLATION;
   if (n >= 140 && n < 170) return v1::DEPARTMENT_SUPPORT;
   if (n >= 170 && n < 200) return v1::DEPARTMENT_BILLING;
+  if (n >= 200 && n < 220) return v1::DEPARTMENT_PRIVACY;
   return v1::DEPARTMENT_UNSPECIFIED;
 }
 

@@ -12,6 +12,8 @@ std::string DepartmentTopic(v1::Department department) {
       return kSupportTopic;
     case v1::DEPARTMENT_BILLING:
       return kBillingTopic;
+    case v1::DEPARTMENT_PRIVACY:
+      return kPrivacyTopic;
     default:
       return "threadline.unknown.v1";
   }

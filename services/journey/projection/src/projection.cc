@@ -263,6 +263,13 @@ v1::TimelineEntry ToEntry(const v1::EventEnvelope& e) {
       s = e.dispute_resolved().outcome() == v1::DISPUTE_OUTCOME_UPHELD ? "Dispute upheld"
                                                                        : "Dispute rejected";
       break;
+    case v1::EventEnvelope::kCustomerErased:
+      s = "Personal data erased on request (" + e.customer_erased().reason() + ")";
+      break;
+    case v1::EventEnvelope::kCustomerDataExported:
+      refs["export_id"] = e.customer_data_exported().export_id();
+      s = "Personal data exported on request";
+      break;
     case v1::EventEnvelope::PAYLOAD_NOT_SET:
       s = "Unknown event";
       break;
@@ -502,6 +509,9 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
       }
       break;
     }
+    case v1::EventEnvelope::kCustomerErased:
+      card.set_erased(true);
+      break;
     default:
       break;
   }

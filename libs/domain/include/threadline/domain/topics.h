@@ -17,11 +17,14 @@ inline constexpr char kSalesTopic[] = "threadline.sales.v1";
 inline constexpr char kInstallationTopic[] = "threadline.installation.v1";
 inline constexpr char kSupportTopic[] = "threadline.support.v1";
 inline constexpr char kBillingTopic[] = "threadline.billing.v1";
+// Erasures and exports (privacy.proto): the journey and every process that
+// caches data keys follow it.
+inline constexpr char kPrivacyTopic[] = "threadline.privacy.v1";
 inline constexpr char kJourneyTopic[] = "threadline.journey.v1";
 inline constexpr char kDeadLetterTopic[] = "threadline.deadletter.v1";
 
-// The topic of `department`'s events; "threadline.unknown.v1" for a value
-// that is not one of the four departments.
+// The topic of `department`'s events (the privacy service's included);
+// "threadline.unknown.v1" for a value that is none of them.
 std::string DepartmentTopic(v1::Department department);
 
 // The four department topics: sales, installation, support, billing.
