@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "threadline/eventstore/event_store.h"
+#include "threadline/v1/privacy.pb.h"
 
 namespace threadline::testing {
 namespace {
@@ -55,8 +56,9 @@ std::vector<std::string> AllThreadlineMethods() {
   v1::OpenTicketRequest::descriptor();
   v1::IssueInvoiceRequest::descriptor();
   v1::GetTimelineRequest::descriptor();
+  v1::EraseCustomerRequest::descriptor();
   for (const char* name : {"SalesService", "InstallationService", "SupportService",
-                           "BillingService", "JourneyService"}) {
+                           "BillingService", "JourneyService", "PrivacyService"}) {
     const auto* service = pb::DescriptorPool::generated_pool()->FindServiceByName(
         std::string("threadline.v1.") + name);
     if (service == nullptr) continue;

@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   serve
       ->add_option("--target", targets,
                    "all, or a comma-separated list of sales, installation, support, billing, "
-                   "journey")
+                   "journey, privacy")
       ->envname("THREADLINE_TARGET")
       ->capture_default_str();
   serve->add_option("--listen", options.listen, "gRPC listen address (port 0: any free port)")
@@ -128,6 +128,15 @@ int main(int argc, char** argv) {
       ->add_option("--tokens-file", options.tokens_file,
                    "bearer tokens, one 'TOKEN PRINCIPAL ROLE' per line")
       ->envname("THREADLINE_TOKENS_FILE");
+  serve
+      ->add_option("--master-key-file", options.master_key_file,
+                   "the key vault's master key, 64 hex digits (default: DATA_DIR/privacy/"
+                   "master.key, made on first start)")
+      ->envname("THREADLINE_MASTER_KEY_FILE");
+  serve
+      ->add_option("--previous-master-key-file", options.previous_master_key_file,
+                   "the master key before a rotation: the vault is rewrapped at start-up")
+      ->envname("THREADLINE_PREVIOUS_MASTER_KEY_FILE");
   serve->add_option("--tls-cert", options.tls_cert, "server certificate (PEM)")
       ->envname("THREADLINE_TLS_CERT");
   serve->add_option("--tls-key", options.tls_key, "server private key (PEM)")
@@ -229,7 +238,7 @@ int main(int argc, char** argv) {
     if (std::find(threadline::app::kAllTargets.begin(), threadline::app::kAllTargets.end(), t) ==
         threadline::app::kAllTargets.end()) {
       std::cerr << "threadline: unknown target '" << t
-                << "'; use all, sales, installation, support, billing or journey\n";
+                << "'; use all, sales, installation, support, billing, journey or privacy\n";
       return 2;
     }
   }

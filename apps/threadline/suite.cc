@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "threadline/billing/service.h"
@@ -22,12 +24,16 @@
 #include "threadline/journey/service.h"
 #include "threadline/metrics/exporter.h"
 #include "threadline/outbox/relay.h"
+#include "threadline/privacy/sealing_store.h"
+#include "threadline/privacy/vault.h"
+#include "threadline/privacy_service/service.h"
 #include "threadline/sales/service.h"
 #include "threadline/server/server.h"
 #include "threadline/support/service.h"
 #include "threadline/v1/billing.grpc.pb.h"
 #include "threadline/v1/installation.grpc.pb.h"
 #include "threadline/v1/journey.grpc.pb.h"
+#include "threadline/v1/privacy.grpc.pb.h"
 #include "threadline/v1/sales.grpc.pb.h"
 #include "threadline/v1/support.grpc.pb.h"
 
@@ -55,6 +61,7 @@ absl::StatusOr<std::unique_ptr<bus::Bus>> OpenBus(const SuiteOptions& o) {
 absl::Status EnsureAllTopics(bus::Bus& bus, int partitions) {
   std::vector<bus::TopicSpec> topics;
   for (const auto& t : domain::DepartmentTopics()) topics.push_back({t, partitions});
+  topics.push_back({domain::kPrivacyTopic, partitions});
   topics.push_back({domain::kJourneyTopic, partitions});
   topics.push_back({domain::kDeadLetterTopic, partitions});
   return bus.EnsureTopics(topics);
@@ -64,21 +71,66 @@ absl::Status EnsureAllTopics(bus::Bus& bus, int partitions) {
 struct DepartmentFactory {
   std::unique_ptr<command::Department> (*make)(const command::DepartmentDeps&);
   v1::Department department;  // whose topic its relay publishes to
+  // Its claim indexes whose values are personal (stored blinded).
+  std::set<std::string> personal_indexes;
 };
 const std::map<std::string, DepartmentFactory>& DepartmentFactories() {
   static const auto* factories = new std::map<std::string, DepartmentFactory>{
-      {"sales", {&sales::NewSalesDepartment, v1::DEPARTMENT_SALES}},
-      {"installation", {&installation::NewInstallationDepartment, v1::DEPARTMENT_INSTALLATION}},
-      {"billing", {&billing::NewBillingDepartment, v1::DEPARTMENT_BILLING}},
-      {"support", {&support::NewSupportDepartment, v1::DEPARTMENT_SUPPORT}},
+      {"sales",
+       {&sales::NewSalesDepartment,
+        v1::DEPARTMENT_SALES,
+        {sales::kPhoneClaim, sales::kEmailClaim}}},
+      {"installation", {&installation::NewInstallationDepartment, v1::DEPARTMENT_INSTALLATION, {}}},
+      {"billing", {&billing::NewBillingDepartment, v1::DEPARTMENT_BILLING, {}}},
+      {"support",
+       {&support::NewSupportDepartment, v1::DEPARTMENT_SUPPORT, support::PersonalIndexes()}},
   };
   return *factories;
+}
+
+// Department stores seal personal data once the journey opens what they
+// seal; until then the vault serves erasures and exports only.
+constexpr bool kSealDepartmentStores = false;
+
+// The master key: from its file, or made once under the data directory.
+absl::StatusOr<privacy::Key> LoadMasterKey(const std::string& file, const std::string& data_dir,
+                                           bool may_create) {
+  std::filesystem::path path = file;
+  if (path.empty()) {
+    path = std::filesystem::path(data_dir) / "privacy" / "master.key";
+    if (may_create && !std::filesystem::exists(path)) {
+      std::error_code ec;
+      std::filesystem::create_directories(path.parent_path(), ec);
+      {
+        std::ofstream out(path, std::ios::trunc);
+        out << privacy::KeyHex(privacy::RandomKey()) << "\n";
+        if (!out) return absl::UnavailableError("cannot write a master key to " + path.string());
+      }
+      std::filesystem::permissions(
+          path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+      Log().Warn(
+          "made a master key next to the data: a backup of the data directory then holds the "
+          "key to every customer's data; give --master-key-file from a secret store in "
+          "production (docs/privacy.md)",
+          {{"path", path.string()}});
+    }
+  }
+  std::ifstream in(path);
+  if (!in) return absl::FailedPreconditionError("cannot read the master key file " + path.string());
+  std::string hex((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto key = privacy::ParseKey(hex);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError("master key file " + path.string() + ": " +
+                                      std::string(key.status().message()));
+  }
+  return *key;
 }
 
 // One department: its store, the relay that publishes it, its service.
 struct Department {
   std::string name;
   std::unique_ptr<eventstore::EventStore> store;
+  std::unique_ptr<privacy::SealingStore> sealed;  // in front of store, with a vault
   std::unique_ptr<bus::Publisher> publisher;
   std::unique_ptr<outbox::OutboxRelay> relay;
   std::unique_ptr<command::Department> service;
@@ -93,6 +145,7 @@ std::string HealthName(const std::string& target) {
       {"support", v1::SupportService::service_full_name()},
       {"billing", v1::BillingService::service_full_name()},
       {"journey", v1::JourneyService::service_full_name()},
+      {"privacy", v1::PrivacyService::service_full_name()},
   };
   auto it = names->find(target);
   return it == names->end() ? target : it->second;
@@ -114,8 +167,10 @@ class SuiteImpl final : public Suite {
     RETURN_IF_ERROR(EnsureAllTopics(*bus_, options_.partitions));
 
     std::vector<grpc::Service*> services;
+    // The vault first: every department seals with its keys.
+    if (options_.targets.count("privacy")) RETURN_IF_ERROR(OpenVault());
     for (const auto& target : kAllTargets) {
-      if (!options_.targets.count(target) || target == "journey") continue;
+      if (!options_.targets.count(target) || target == "journey" || target == "privacy") continue;
       ASSIGN_OR_RETURN(auto dept, OpenDepartment(target));
       departments_.push_back(std::move(dept));
       services.push_back(departments_.back()->grpc());
@@ -129,6 +184,14 @@ class SuiteImpl final : public Suite {
       RETURN_IF_ERROR(projector_->Start());
       journey_grpc_ = journey::NewJourneyGrpc(projector_.get());
       services.push_back(journey_grpc_.get());
+    }
+    if (vault_) {
+      RETURN_IF_ERROR(OpenPrivacyService());
+      services.push_back(privacy_grpc_.get());
+    } else {
+      Log().Warn(
+          "no key vault in this process (the privacy target): personal data is stored and "
+          "published unsealed");
     }
     server::ServerOptions so;
     so.listen = options_.listen;
@@ -188,8 +251,15 @@ class SuiteImpl final : public Suite {
       if (d->service) d->service->Stop();
       if (d->relay) d->relay->Stop(std::chrono::seconds(10));
     }
+    if (privacy_relay_) privacy_relay_->Stop(std::chrono::seconds(10));
     departments_.clear();
     projector_.reset();
+    privacy_service_.reset();
+    privacy_relay_.reset();
+    privacy_publisher_.reset();
+    privacy_store_.reset();
+    keys_.reset();
+    vault_.reset();
     bus_.reset();
     Log().Info("stopped");
   }
@@ -300,21 +370,68 @@ class SuiteImpl final : public Suite {
     eventstore::Options eo;
     eo.path = (std::filesystem::path(options_.data_dir) / name).string();
     ASSIGN_OR_RETURN(d->store, eventstore::EventStore::Open(eo));
+    if (keys_ && kSealDepartmentStores) {
+      d->sealed = std::make_unique<privacy::SealingStore>(d->store.get(), keys_.get(),
+                                                          factory->second.personal_indexes);
+    }
     ASSIGN_OR_RETURN(d->publisher, bus_->NewPublisher());
     outbox::RelayOptions ro;
     ro.topic = domain::DepartmentTopic(factory->second.department);
+    // The relay publishes what is stored: sealed.
     d->relay = std::make_unique<outbox::OutboxRelay>(d->store.get(), d->publisher.get(), ro);
     RETURN_IF_ERROR(d->relay->Start());
     command::DepartmentDeps deps;
-    deps.store = d->store.get();
+    deps.store = d->sealed ? d->sealed.get() : d->store.get();
     deps.bus = bus_.get();
+    deps.keys = d->sealed ? keys_.get() : nullptr;
     d->service = factory->second.make(deps);
     RETURN_IF_ERROR(d->service->Start());
     return d;
   }
 
+  absl::Status OpenVault() {
+    const auto dir = std::filesystem::path(options_.data_dir) / "privacy";
+    privacy::VaultOptions vo;
+    vo.path = (dir / "vault").string();
+    ASSIGN_OR_RETURN(vo.master, LoadMasterKey(options_.master_key_file, options_.data_dir, true));
+    if (!options_.previous_master_key_file.empty()) {
+      ASSIGN_OR_RETURN(vo.previous_master,
+                       LoadMasterKey(options_.previous_master_key_file, options_.data_dir, false));
+    }
+    ASSIGN_OR_RETURN(vault_, privacy::Vault::Open(vo));
+    keys_ = std::make_unique<privacy::KeyCache>(vault_.get());
+    // An erasure drops the key from this process's cache before it answers.
+    vault_->OnErase([keys = keys_.get()](const std::string& subject) { keys->Forget(subject); });
+    return absl::OkStatus();
+  }
+
+  absl::Status OpenPrivacyService() {
+    eventstore::Options eo;
+    eo.path = (std::filesystem::path(options_.data_dir) / "privacy" / "events").string();
+    ASSIGN_OR_RETURN(privacy_store_, eventstore::EventStore::Open(eo));
+    ASSIGN_OR_RETURN(privacy_publisher_, bus_->NewPublisher());
+    outbox::RelayOptions ro;
+    ro.topic = domain::kPrivacyTopic;
+    privacy_relay_ =
+        std::make_unique<outbox::OutboxRelay>(privacy_store_.get(), privacy_publisher_.get(), ro);
+    RETURN_IF_ERROR(privacy_relay_->Start());
+    privacy::JourneyExportFn journey;  // null until the journey can export
+    privacy_service_ = std::make_unique<privacy::PrivacyService>(
+        command::Env{privacy_store_.get(), nullptr, "privacy", v1::DEPARTMENT_PRIVACY},
+        vault_.get(), journey);
+    privacy_grpc_ = privacy::NewPrivacyGrpc(privacy_service_.get());
+    return absl::OkStatus();
+  }
+
   SuiteOptions options_;
   std::unique_ptr<bus::Bus> bus_;
+  std::unique_ptr<privacy::Vault> vault_;
+  std::unique_ptr<privacy::KeyCache> keys_;  // in front of vault_
+  std::unique_ptr<eventstore::EventStore> privacy_store_;
+  std::unique_ptr<bus::Publisher> privacy_publisher_;
+  std::unique_ptr<outbox::OutboxRelay> privacy_relay_;
+  std::unique_ptr<privacy::PrivacyService> privacy_service_;
+  std::unique_ptr<grpc::Service> privacy_grpc_;
   std::vector<std::unique_ptr<Department>> departments_;
   std::unique_ptr<journey::Projector> projector_;
   std::unique_ptr<grpc::Service> journey_grpc_;

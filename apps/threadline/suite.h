@@ -10,8 +10,8 @@
 
 namespace threadline::app {
 
-inline const std::vector<std::string> kAllTargets = {"sales", "installation", "support", "billing",
-                                                     "journey"};
+inline const std::vector<std::string> kAllTargets = {"sales",   "installation", "support",
+                                                     "billing", "journey",      "privacy"};
 
 struct SuiteOptions {
   // Services to run in this process. Default: all of them.
@@ -47,6 +47,13 @@ struct SuiteOptions {
   bool journey_publish = true;
   // This process's name in the dead letters it parks. Default: host name.
   std::string instance;
+  // The master key that wraps every data key in the key vault (64 hex
+  // digits). Empty: DATA_DIR/privacy/master.key, made on first start
+  // (docs/privacy.md says why production keeps it elsewhere).
+  std::string master_key_file;
+  // The master key before a rotation: the vault is rewrapped under
+  // master_key_file at start-up (docs/privacy.md).
+  std::string previous_master_key_file;
 };
 
 // Every part of a running suite: bus, stores, relays, services, projector

@@ -7,6 +7,7 @@
 #include "threadline/domain/cat.h"
 #include "threadline/domain/domain.h"
 #include "threadline/domain/envelope_check.h"
+#include "threadline/privacy/sealing_store.h"
 
 namespace threadline::command {
 namespace {
@@ -179,6 +180,28 @@ absl::Status Reactor::Handle(const bus::Message& m) {
                    {"error", invalid.ToString()}});
     }
     return absl::OkStatus();
+  }
+  // Sealed personal fields are opened for the reaction to decide on; an
+  // erased customer's read as empty. One that does not open was altered or
+  // moved: skipped like any invalid envelope, never decided on.
+  if (env_.keys) {
+    if (absl::Status sealed = privacy::OpenOne(*env_.keys, source); !sealed.ok()) {
+      if (!absl::IsDataLoss(sealed)) return sealed;  // the vault is unreachable: retry
+      {
+        std::lock_guard lock(mu_);
+        ++stats_.skipped;
+        ++stats_.invalid;
+      }
+      if (invalid_log_.Allow()) {
+        Log().Error("event with a sealed field that does not open skipped",
+                    {{"consumer", options_.consumer},
+                     {"topic", m.topic},
+                     {"partition", m.partition},
+                     {"offset", m.offset},
+                     {"error", sealed.ToString()}});
+      }
+      return absl::OkStatus();
+    }
   }
   // Each reaction decides on its aggregate as it stands when written (the
   // write path), so a command that changed it meanwhile needs no retry here.

@@ -189,12 +189,14 @@ void LogCommand(const Env& env, const Invocation& inv, const Common& common,
                                    {"request_id", common.request_id},
                                    {"correlation_id", correlation_id}});
   } else {
-    Log().Info("command rejected", {{"service", env.service},
-                                    {"command", request.GetDescriptor()->name()},
-                                    {"code", absl::StatusCodeToString(outcome.status().code())},
-                                    {"error", std::string(outcome.status().message())},
-                                    {"request_id", common.request_id},
-                                    {"correlation_id", correlation_id}});
+    Log().Info("command rejected",
+               {{"service", env.service},
+                {"command", request.GetDescriptor()->name()},
+                {"code", absl::StatusCodeToString(outcome.status().code())},
+                // The client saw the values; the log does not.
+                {"error", domain::WithoutQuotedValues(std::string(outcome.status().message()))},
+                {"request_id", common.request_id},
+                {"correlation_id", correlation_id}});
   }
 }
 

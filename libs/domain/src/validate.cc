@@ -420,4 +420,21 @@ absl::Status ValidateWindow(std::string_view field, const v1::TimeWindow& window
   return absl::OkStatus();
 }
 
+std::string WithoutQuotedValues(std::string_view message) {
+  std::string out;
+  size_t i = 0;
+  while (i < message.size()) {
+    size_t open = message.find('\'', i);
+    size_t close = open == std::string_view::npos ? open : message.find('\'', open + 1);
+    if (close == std::string_view::npos) {
+      out.append(message.substr(i));
+      break;
+    }
+    out.append(message.substr(i, open - i));
+    out += "'…'";
+    i = close + 1;
+  }
+  return out;
+}
+
 }  // namespace threadline::domain

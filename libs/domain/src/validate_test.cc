@@ -406,5 +406,15 @@ TEST(ValidateEnvelopeTest, RefusesBadTextEnumsAndTimesAtAnyDepth) {
               IsInvalidMentioning("ticket_opened.sla_due_at:"));
 }
 
+TEST(ValidateTest, LogLinesKeepNoQuotedValue) {
+  auto phone = NormalizePhone("phone_numbers[0]", "+44 20 7946 09x8");
+  ASSERT_FALSE(phone.ok());
+  const std::string logged = WithoutQuotedValues(std::string(phone.status().message()));
+  EXPECT_EQ(logged.find("7946"), std::string::npos) << logged;
+  EXPECT_NE(logged.find("phone_numbers[0]"), std::string::npos) << logged;
+  EXPECT_EQ(WithoutQuotedValues("a 'b' c 'd"), "a '…' c 'd");
+  EXPECT_EQ(WithoutQuotedValues("nothing quoted"), "nothing quoted");
+}
+
 }  // namespace
 }  // namespace threadline::domain

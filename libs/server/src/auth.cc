@@ -27,7 +27,7 @@ const Logger& Log() {
 // In the order of Role.
 constexpr std::array<std::string_view, kAllRoles.size()> kRoleNames = {
     domain::kRoleSales,      domain::kRoleInstallation, domain::kRoleSupport, domain::kRoleBilling,
-    domain::kRoleSupervisor, domain::kRoleDashboard,    domain::kRoleAdmin,
+    domain::kRoleSupervisor, domain::kRoleDashboard,    domain::kRolePrivacy, domain::kRoleAdmin,
 };
 
 std::string RoleList() {

@@ -77,7 +77,7 @@ TEST(ParseTokensTest, RejectsEachKindOfBadLine) {
        "characters; at least 16"},
       {"billing-0123456789abcdef bea accountant\n",
        "tokens.txt:1: unknown role 'accountant' for principal 'bea'; expected one of sales, "
-       "installation, support, billing, supervisor, dashboard, admin"},
+       "installation, support, billing, supervisor, dashboard, privacy, admin"},
       {"billing-0123456789abcdef bea billing\n\nbilling-0123456789abcdef sam sales\n",
        "tokens.txt:3: duplicate token (first used on line 1)"},
       {"billing-0123456789abcdef bea Billing\n", "unknown role 'Billing'"},

@@ -16,6 +16,7 @@
 #include "threadline/v1/billing.grpc.pb.h"
 #include "threadline/v1/installation.grpc.pb.h"
 #include "threadline/v1/journey.grpc.pb.h"
+#include "threadline/v1/privacy.grpc.pb.h"
 #include "threadline/v1/sales.grpc.pb.h"
 #include "threadline/v1/support.grpc.pb.h"
 
@@ -33,7 +34,7 @@ constexpr RoleMask Roles(R... r) {
 
 constexpr RoleMask kEveryRole =
     Roles(Role::kSales, Role::kInstallation, Role::kSupport, Role::kBilling, Role::kSupervisor,
-          Role::kDashboard, Role::kAdmin);
+          Role::kDashboard, Role::kPrivacy, Role::kAdmin);
 
 struct ServiceRule {
   std::string_view service;  // full name, e.g. "threadline.v1.SalesService"
@@ -46,7 +47,9 @@ struct ServiceRule {
 // The whole policy. Each department calls its own service (commands and its
 // own queries); supervisors work support and billing (they approve credits
 // above an agent's limit); everyone who works with customers, and the
-// dashboards, read the journey; admin calls everything.
+// dashboards, read the journey; only the privacy role (a data-protection
+// officer) and admin export or erase a customer's data; admin calls
+// everything.
 const std::vector<ServiceRule>& Rules() {
   static const auto* rules = new std::vector<ServiceRule>{
       {v1::SalesService::service_full_name(), &v1::RegisterCustomerRequest::descriptor,
@@ -58,6 +61,8 @@ const std::vector<ServiceRule>& Rules() {
       {v1::BillingService::service_full_name(), &v1::IssueInvoiceRequest::descriptor,
        Roles(Role::kBilling, Role::kSupervisor, Role::kAdmin)},
       {v1::JourneyService::service_full_name(), &v1::GetTimelineRequest::descriptor, kEveryRole},
+      {v1::PrivacyService::service_full_name(), &v1::EraseCustomerRequest::descriptor,
+       Roles(Role::kPrivacy, Role::kAdmin)},
   };
   return *rules;
 }

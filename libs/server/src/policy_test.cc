@@ -13,12 +13,14 @@
 namespace threadline::server {
 namespace {
 
-// Columns: sales, installation, support, billing, supervisor, dashboard, admin.
-constexpr char kSalesOnly[] = "x.....x";
-constexpr char kInstallationOnly[] = ".x....x";
-constexpr char kSupport[] = "..x.x.x";
-constexpr char kBilling[] = "...xx.x";
-constexpr char kEveryone[] = "xxxxxxx";
+// Columns: sales, installation, support, billing, supervisor, dashboard,
+// privacy, admin.
+constexpr char kSalesOnly[] = "x......x";
+constexpr char kInstallationOnly[] = ".x.....x";
+constexpr char kSupport[] = "..x.x..x";
+constexpr char kBilling[] = "...xx..x";
+constexpr char kEveryone[] = "xxxxxxxx";
+constexpr char kPrivacy[] = "......xx";
 
 struct Row {
   const char* method;
@@ -59,6 +61,8 @@ const Row kMatrix[] = {
     {"/threadline.v1.JourneyService/GetCustomerContext", kEveryone},
     {"/threadline.v1.JourneyService/FindCustomer", kEveryone},
     {"/threadline.v1.JourneyService/SubscribeJourney", kEveryone},
+    {"/threadline.v1.PrivacyService/ExportCustomerData", kPrivacy},
+    {"/threadline.v1.PrivacyService/EraseCustomer", kPrivacy},
 };
 
 TEST(PolicyTest, CoversExactlyTheMethodsOfTheFiveServices) {
@@ -69,7 +73,7 @@ TEST(PolicyTest, CoversExactlyTheMethodsOfTheFiveServices) {
 }
 
 TEST(PolicyTest, EveryRoleAgainstEveryMethod) {
-  ASSERT_EQ(kAllRoles.size(), 7u) << "a role was added: add its column to kMatrix";
+  ASSERT_EQ(kAllRoles.size(), 8u) << "a role was added: add its column to kMatrix";
   for (const auto& row : kMatrix) {
     for (size_t i = 0; i < kAllRoles.size(); ++i) {
       bool expected = row.allowed[i] == 'x';

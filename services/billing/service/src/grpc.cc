@@ -24,7 +24,7 @@ namespace {
 class BillingDepartment final : public command::Department {
  public:
   explicit BillingDepartment(const command::DepartmentDeps& deps)
-      : env_{deps.store, deps.clock, "billing", v1::DEPARTMENT_BILLING},
+      : env_{deps.store, deps.clock, "billing", v1::DEPARTMENT_BILLING, deps.keys},
         service_(env_),
         grpc_(NewBillingGrpc(&service_)),
         sales_(env_, deps.bus, SalesReactorOptions(), NewSalesReaction(env_, &counters_)),

@@ -30,7 +30,7 @@ namespace {
 class InstallationDepartment final : public command::Department {
  public:
   explicit InstallationDepartment(const command::DepartmentDeps& deps)
-      : env_{deps.store, deps.clock, "installation", v1::DEPARTMENT_INSTALLATION},
+      : env_{deps.store, deps.clock, "installation", v1::DEPARTMENT_INSTALLATION, deps.keys},
         service_(env_),
         grpc_(NewInstallationGrpc(&service_)),
         reactor_(env_, deps.bus, SalesReactorOptions(), NewSalesReaction(env_, &counters_)) {}

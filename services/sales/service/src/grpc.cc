@@ -21,7 +21,7 @@ namespace {
 class SalesDepartment final : public command::Department {
  public:
   explicit SalesDepartment(const command::DepartmentDeps& deps)
-      : service_(command::Env{deps.store, deps.clock, "sales", v1::DEPARTMENT_SALES}),
+      : service_(command::Env{deps.store, deps.clock, "sales", v1::DEPARTMENT_SALES, deps.keys}),
         grpc_(NewSalesGrpc(&service_)) {}
   grpc::Service* grpc() override { return grpc_.get(); }
 

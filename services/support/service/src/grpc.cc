@@ -35,7 +35,7 @@ command::ReactorOptions DirectoryReactorOptions() {
 class SupportDepartment final : public command::Department {
  public:
   explicit SupportDepartment(const command::DepartmentDeps& deps)
-      : env_{deps.store, deps.clock, "support", v1::DEPARTMENT_SUPPORT},
+      : env_{deps.store, deps.clock, "support", v1::DEPARTMENT_SUPPORT, deps.keys},
         service_(env_),
         grpc_(NewSupportGrpc(&service_)),
         reactor_(env_, deps.bus, DirectoryReactorOptions(), NewDirectoryReaction(env_)),

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "threadline/common/status.h"
+#include "threadline/support/service.h"
 
 namespace threadline::support::index {
 namespace {
@@ -73,3 +74,11 @@ absl::Status Release(eventstore::EventStore& store, std::vector<eventstore::Uniq
 }
 
 }  // namespace threadline::support::index
+
+namespace threadline::support {
+
+std::set<std::string> PersonalIndexes() {
+  return {index::kPendingMissedCall, index::kDirPhone, index::kDirEmail};
+}
+
+}  // namespace threadline::support

@@ -14,6 +14,10 @@
 #include "threadline/common/clock.h"
 #include "threadline/eventstore/event_store.h"
 
+namespace threadline::privacy {
+class KeySource;
+}
+
 namespace threadline::command {
 
 // Everything a department is built from. All pointers are borrowed and
@@ -22,6 +26,9 @@ struct DepartmentDeps {
   eventstore::EventStore* store = nullptr;
   bus::Bus* bus = nullptr;
   const Clock* clock = nullptr;  // nullptr: the real clock
+  // The data keys `store` seals with, for reactions that read sealed
+  // events from topics; null: nothing is sealed.
+  privacy::KeySource* keys = nullptr;
 };
 
 // A running department. Lifecycle: construct, Start(), serve grpc(),

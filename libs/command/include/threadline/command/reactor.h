@@ -95,7 +95,8 @@ struct ReactorStats {
   uint64_t reactions = 0;  // appends made
   uint64_t replayed = 0;   // reactions already applied before (re-delivery)
   uint64_t skipped = 0;    // undecodable, foreign or invalid messages
-  uint64_t invalid = 0;    // of skipped: failed domain::ValidateEnvelope
+  uint64_t invalid = 0;    // of skipped: failed domain::ValidateEnvelope, or a
+                           // sealed field did not open
   uint64_t errors = 0;
 };
 

@@ -28,6 +28,10 @@
 #include "threadline/domain/domain.h"
 #include "threadline/eventstore/event_store.h"
 
+namespace threadline::privacy {
+class KeySource;
+}
+
 namespace threadline::command {
 
 // Per-service, long-lived.
@@ -36,6 +40,9 @@ struct Env {
   const Clock* clock = nullptr;  // null: the real clock
   std::string service;           // "sales": scopes request ids
   v1::Department department = v1::DEPARTMENT_UNSPECIFIED;
+  // Opens sealed events a reactor reads from a topic; null when this
+  // process seals nothing (store holds what it gets).
+  privacy::KeySource* keys = nullptr;
 };
 
 // The aggregate a write acts on.

@@ -13,6 +13,8 @@ inline constexpr char kRoleSupport[] = "support";
 inline constexpr char kRoleBilling[] = "billing";
 inline constexpr char kRoleSupervisor[] = "supervisor";
 inline constexpr char kRoleDashboard[] = "dashboard";
+// A data-protection officer: exports and erases customers' data.
+inline constexpr char kRolePrivacy[] = "privacy";
 inline constexpr char kRoleAdmin[] = "admin";
 
 }  // namespace threadline::domain

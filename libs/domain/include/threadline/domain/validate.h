@@ -73,6 +73,10 @@ template <typename E>
 // A timestamp set (not the epoch) and within [2000-01-01, 2100-01-01).
 [[nodiscard]] absl::Status ValidateTimestamp(std::string_view field,
                                              const google::protobuf::Timestamp& ts);
+// `message` with every value Quote()d into it replaced by '…': what a log
+// line may keep of an error a client was told, since the value may be a
+// customer's phone number or e-mail.
+std::string WithoutQuotedValues(std::string_view message);
 // Valid UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool IsValidUtf8(std::string_view s);
 // "items" and 2 -> "items[2]": names an element of a repeated field.

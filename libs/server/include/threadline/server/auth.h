@@ -26,7 +26,8 @@ namespace threadline::server {
 
 // A caller's role. Department roles call their own service; supervisors
 // handle support and billing (including credits above an agent's limit);
-// dashboards only read the journey; admin calls everything.
+// dashboards only read the journey; the privacy role (a data-protection
+// officer) exports and erases customers' data; admin calls everything.
 enum class Role : uint8_t {
   kSales,
   kInstallation,
@@ -34,12 +35,13 @@ enum class Role : uint8_t {
   kBilling,
   kSupervisor,
   kDashboard,
+  kPrivacy,  // data-subject requests: exports and erasures
   kAdmin,
 };
 
-inline constexpr std::array<Role, 7> kAllRoles = {
+inline constexpr std::array<Role, 8> kAllRoles = {
     Role::kSales,      Role::kInstallation, Role::kSupport, Role::kBilling,
-    Role::kSupervisor, Role::kDashboard,    Role::kAdmin,
+    Role::kSupervisor, Role::kDashboard,    Role::kPrivacy, Role::kAdmin,
 };
 
 // The spelling used in tokens files and on recorded events, from

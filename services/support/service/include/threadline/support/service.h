@@ -9,6 +9,8 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
@@ -19,6 +21,10 @@
 #include "threadline/v1/support.grpc.pb.h"
 
 namespace threadline::support {
+
+// Support's claim indexes whose values start with a phone number or an
+// e-mail ("<value>/<owner>"): stored blinded under sealing.
+std::set<std::string> PersonalIndexes();
 
 // Support command and query logic over an event store; no server wiring.
 // Thread-safe; the store (and clock) must outlive it.
