@@ -3,6 +3,9 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <array>
+#include <functional>
+
 #include "threadline/common/coding.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
@@ -42,7 +45,13 @@ class Vault::Impl {
   VaultOptions options;
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::WriteOptions sync_write;
-  std::mutex write_mu;  // creation and erasure of keys
+  // Creation and erasure of one subject's key take turns (striped by
+  // subject); different subjects' new keys are written concurrently, so
+  // RocksDB shares one fsync among them.
+  std::array<std::mutex, 64> subject_mu;
+  std::mutex& SubjectMutex(std::string_view subject) {
+    return subject_mu[std::hash<std::string_view>()(subject) % subject_mu.size()];
+  }
   std::mutex listeners_mu;
   std::vector<std::function<void(const std::string&)>> listeners;
   std::string master_id;
@@ -112,7 +121,7 @@ Vault::~Vault() = default;
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  impl->sync_write.sync = true;
+  impl->sync_write.sync = options.sync;
   rocksdb::Options ro;
   ro.create_if_missing = true;
   // Deleted keys must leave the disk: no recycled or archived logs.
@@ -148,7 +157,7 @@ absl::StatusOr<Key> Vault::Obtain(std::string_view subject) {
   ASSIGN_OR_RETURN(KeyLookup found, Find(subject));
   if (found.key) return *found.key;
   if (found.erased) return ErasedError(subject);
-  std::lock_guard lock(impl_->write_mu);
+  std::lock_guard lock(impl_->SubjectMutex(subject));
   // Another writer may have created it, or erased the subject, meanwhile.
   ASSIGN_OR_RETURN(found, Find(subject));
   if (found.key) return *found.key;
@@ -184,7 +193,7 @@ absl::StatusOr<Key> Vault::IndexKey() {
 absl::StatusOr<Vault::Erasure> Vault::Erase(std::string_view subject) {
   RETURN_IF_ERROR(CheckSubject(subject));
   {
-    std::lock_guard lock(impl_->write_mu);
+    std::lock_guard lock(impl_->SubjectMutex(subject));
     if (auto at = ErasedAt(subject); !at.ok()) {
       return at.status();
     } else if (*at) {

@@ -27,6 +27,10 @@ struct VaultOptions {
   // vault is wrapped with it, Open rewraps every key under `master`.
   std::optional<Key> previous_master;
   const Clock* clock = nullptr;  // erasure times; null: the real clock
+  // fsync each new key and each erasure before answering. A key must be
+  // on disk before any event sealed with it is acknowledged; turn it off
+  // only where the event stores run unsynced too (benchmarks, tests).
+  bool sync = true;
 };
 
 class Vault final : public KeySource {
