@@ -17,6 +17,7 @@
 
 #include "security_support.h"
 #include "threadline/domain/domain.h"
+#include "threadline/v1/privacy.pb.h"
 
 namespace threadline::testing {
 namespace {
@@ -847,6 +848,54 @@ std::vector<Case> HostileCases(const Seed& s) {
              for (int i = 0; i < 10'000; ++i) r.add_customer_ids("x" + std::to_string(i));
            }),
       INVALID, "customer_ids");
+
+  // Privacy -----------------------------------------------------------------
+  // Nothing here may erase or export a seeded customer.
+  const std::string kExport = "PrivacyService/ExportCustomerData";
+  add(kExport, "empty customer_id", std::make_shared<v1::ExportCustomerDataRequest>(), INVALID,
+      "customer_id");
+  add(kExport, "10k-char customer_id",
+      With(v1::ExportCustomerDataRequest(), [](auto& r) { r.set_customer_id(k10kId); }), INVALID,
+      "customer_id");
+  add(kExport, "unknown customer",
+      With(v1::ExportCustomerDataRequest(), [](auto& r) { r.set_customer_id(FakeId("cus")); }),
+      NOT_FOUND, "customer");
+  add(kExport, "1 MiB reason",
+      With(v1::ExportCustomerDataRequest(),
+           [&s](auto& r) {
+             r.set_customer_id(s.cus_a);
+             r.set_reason(Mib());
+           }),
+      INVALID, "reason");
+
+  auto erase = [] {
+    v1::EraseCustomerRequest r;
+    r.set_request_id(Rid());
+    r.set_channel(v1::CHANNEL_EMAIL);
+    r.set_reason("DSR-HOSTILE");
+    return r;
+  };
+  const std::string kErase = "PrivacyService/EraseCustomer";
+  add(kErase, "empty customer_id", With(erase(), [](auto&) {}), INVALID, "customer_id");
+  add(kErase, "unknown customer", With(erase(), [](auto& r) { r.set_customer_id(FakeId("cus")); }),
+      NOT_FOUND, "customer");
+  add(kErase, "customer_id with a NUL",
+      With(erase(), [&s](auto& r) { r.set_customer_id(s.cus_a + std::string(1, '\0')); }), INVALID,
+      "customer_id");
+  add(kErase, "no reason",
+      With(erase(),
+           [&s](auto& r) {
+             r.set_customer_id(s.cus_a);
+             r.clear_reason();
+           }),
+      INVALID, "reason");
+  add(kErase, "no request_id",
+      With(erase(),
+           [&s](auto& r) {
+             r.set_customer_id(s.cus_a);
+             r.clear_request_id();
+           }),
+      INVALID, "request_id");
 
   return c;
 }
