@@ -105,22 +105,22 @@ std::string CustomerPrefix(std::string_view customer) {
 
 std::string_view CustomerOfEventKey(std::string_view key) { return key.substr(0, key.find('\0')); }
 
-std::string PhoneKey(std::string_view e164) { return "p/" + std::string(e164); }
+std::string PhoneKey(std::string_view e164) { return kPhonePrefix + std::string(e164); }
 
 std::string ReversedPhonePrefix(std::string_view national_digits) {
-  return "r/" + std::string(national_digits.rbegin(), national_digits.rend());
+  return kPhoneSuffixPrefix + std::string(national_digits.rbegin(), national_digits.rend());
 }
 
 std::string ReversedPhoneKey(std::string_view e164, std::string_view customer) {
   size_t first = e164.find_first_not_of('+');
   std::string_view digits = first == std::string_view::npos ? "" : e164.substr(first);
-  std::string k = "r/" + std::string(digits.rbegin(), digits.rend());
+  std::string k = kPhoneSuffixPrefix + std::string(digits.rbegin(), digits.rend());
   k.push_back('\0');
   k.append(Component(customer));
   return k;
 }
 
-std::string EmailKey(std::string_view email) { return "e/" + std::string(email); }
+std::string EmailKey(std::string_view email) { return kEmailPrefix + std::string(email); }
 
 std::string NameKey(std::string_view lower_name, std::string_view customer) {
   std::string k = NamePrefix(lower_name);
@@ -129,9 +129,43 @@ std::string NameKey(std::string_view lower_name, std::string_view customer) {
   return k;
 }
 
-std::string NamePrefix(std::string_view lower_query) { return "n/" + Component(lower_query); }
+std::string NamePrefix(std::string_view lower_query) {
+  return kNamePrefix + Component(lower_query);
+}
+
+std::string PhoneSuffixKey(std::string_view blinded, std::string_view customer) {
+  std::string k = BlindedBucket(kPhoneSuffixPrefix, blinded);
+  k.append(Component(customer));
+  return k;
+}
+
+std::string BlindedBucket(std::string_view family_prefix, std::string_view blinded) {
+  std::string k(family_prefix);
+  k.append(blinded);
+  k.push_back('\0');
+  return k;
+}
+
+std::string SearchListPrefix(std::string_view customer) {
+  std::string k(kSearchListPrefix);
+  k.append(Component(customer));
+  k.push_back('\0');
+  return k;
+}
+
+std::string SearchListKey(std::string_view customer, std::string_view entry) {
+  return SearchListPrefix(customer) + std::string(entry);
+}
+
+bool IsExactSearchEntry(std::string_view key) {
+  return key.starts_with(kPhonePrefix) || key.starts_with(kEmailPrefix);
+}
 
 std::string_view CustomerOfSearchEntry(std::string_view key, std::string_view value) {
+  if (key.starts_with(kSearchListPrefix)) {
+    key.remove_prefix(std::string_view(kSearchListPrefix).size());
+    return key.substr(0, key.find('\0'));
+  }
   size_t nul = key.rfind('\0');
   return nul == std::string_view::npos ? value : key.substr(nul + 1);
 }

@@ -20,6 +20,13 @@
 //              "r/" digits reversed NUL customer    ""
 //              "e/" email                           customer
 //              "n/" lower-case name NUL customer    ""
+//              with a key source (sealing), blinded instead (crypto.h Blind):
+//              "p/" Blind(phone)                    customer
+//              "r/" Blind(digit suffix) NUL customer ""
+//              "e/" Blind(email)                    customer
+//              "n/" Blind(name prefix) NUL customer ""
+//              "k/" customer NUL search key         "" (the customer's entries,
+//                                                   to delete them on erasure)
 //   feed       BE64 sequence                        JourneyUpdate
 //
 // order = BE64(occurred_at in µs, sign bit flipped) + event_id: timeline
@@ -95,6 +102,11 @@ inline std::string CardKey(std::string_view customer) { return Component(custome
 inline std::string SeenKey(std::string_view event_id) { return std::string(event_id); }
 
 // --- search -------------------------------------------------------------------
+inline constexpr char kPhonePrefix[] = "p/";
+inline constexpr char kPhoneSuffixPrefix[] = "r/";
+inline constexpr char kEmailPrefix[] = "e/";
+inline constexpr char kNamePrefix[] = "n/";
+inline constexpr char kSearchListPrefix[] = "k/";
 std::string PhoneKey(std::string_view e164);
 // A stored number's digits reversed (no '+'), then the customer: a number
 // typed without its country code matches by prefix.
@@ -103,8 +115,21 @@ std::string ReversedPhonePrefix(std::string_view national_digits);
 std::string EmailKey(std::string_view email);
 std::string NameKey(std::string_view lower_name, std::string_view customer);
 std::string NamePrefix(std::string_view lower_query);
+// Blinded entries: `blinded` is a crypto.h Blind() value ("~" + base64url,
+// no NUL). PhoneKey, EmailKey and NameKey take a blinded value as they take
+// a clear one; a blinded phone suffix is not reversed.
+std::string PhoneSuffixKey(std::string_view blinded, std::string_view customer);
+// The start of every entry of one blinded value (a phone suffix in
+// kPhoneSuffixPrefix, a name prefix in kNamePrefix).
+std::string BlindedBucket(std::string_view family_prefix, std::string_view blinded);
+// The list of a customer's own search entries.
+std::string SearchListKey(std::string_view customer, std::string_view entry);
+std::string SearchListPrefix(std::string_view customer);
+// True for the families whose value, not the key, names the customer.
+bool IsExactSearchEntry(std::string_view key);
 // The customer a search entry points at: after the key's last NUL (as
-// Component() wrote it), or the value for exact-match families.
+// Component() wrote it), or the value for exact-match families; for a
+// "k/" list entry, the customer it lists.
 std::string_view CustomerOfSearchEntry(std::string_view key, std::string_view value);
 
 // --- feed ---------------------------------------------------------------------

@@ -140,6 +140,10 @@ void JourneyStore::Put(rocksdb::WriteBatch& batch, Family f, std::string_view ke
   batch.Put(handle(f), key, value).PermitUncheckedError();
 }
 
+void JourneyStore::Delete(rocksdb::WriteBatch& batch, Family f, std::string_view key) const {
+  batch.Delete(handle(f), key).PermitUncheckedError();
+}
+
 absl::Status JourneyStore::Write(rocksdb::WriteBatch& batch, std::string_view what) {
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), what);
 }

@@ -36,6 +36,7 @@ class JourneyStore {
   std::unique_ptr<rocksdb::Iterator> NewIterator(keys::Family f) const;
   void Put(rocksdb::WriteBatch& batch, keys::Family f, std::string_view key,
            std::string_view value) const;
+  void Delete(rocksdb::WriteBatch& batch, keys::Family f, std::string_view key) const;
   // No fsync: the WAL survives kill -9, and after a machine crash the
   // projection re-reads from the offsets committed with it.
   [[nodiscard]] absl::Status Write(rocksdb::WriteBatch& batch, std::string_view what);
