@@ -39,7 +39,7 @@ void Feed::Close() {
 absl::Status Feed::Subscribe(const v1::SubscribeJourneyRequest& r,
                              const std::function<bool(const v1::JourneyUpdate&)>& on_update,
                              const std::function<bool()>& cancelled, uint64_t max_lag,
-                             const CardFn& card) {
+                             const RevealFn& reveal) {
   subscribers_.fetch_add(1, std::memory_order_relaxed);
   struct Leave {
     std::atomic<uint64_t>& n;
@@ -90,8 +90,7 @@ absl::Status Feed::Subscribe(const v1::SubscribeJourneyRequest& r,
         return absl::DataLossError("journey feed entry does not decode");
       }
       if (!customers.empty() && !customers.count(u.entry().customer_id())) continue;
-      auto context = card(u.entry().customer_id());
-      if (context.ok()) *u.mutable_context() = std::move(*context);
+      RETURN_IF_ERROR(reveal(u));
       if (!on_update(u)) return absl::OkStatus();
     }
     RETURN_IF_ERROR(rocks::FromRocks(it->status(), "reading the journey feed"));

@@ -17,8 +17,9 @@
 
 namespace threadline::journey {
 
-// The card sent along with each update.
-using CardFn = std::function<absl::StatusOr<v1::CustomerContext>(const std::string& customer)>;
+// Makes a stored update readable for a subscriber: opens its entry and adds
+// the customer's card (personal.h). An error ends the subscription.
+using RevealFn = std::function<absl::Status(v1::JourneyUpdate& update)>;
 
 // Thread-safe: the projector advances it, any number of threads subscribe.
 // The store must outlive it.
@@ -38,13 +39,13 @@ class Feed {
   uint64_t subscribers() const { return subscribers_.load(std::memory_order_relaxed); }
 
   // Updates after `request.resume_token()` (empty: from now) for the
-  // request's customers (empty: all), each with its card, until `on_update`
+  // request's customers (empty: all), each through `reveal`, until `on_update`
   // returns false, `cancelled` is true or the feed closes. RESOURCE_EXHAUSTED
   // if the subscriber falls more than `max_lag` updates behind.
   absl::Status Subscribe(const v1::SubscribeJourneyRequest& request,
                          const std::function<bool(const v1::JourneyUpdate&)>& on_update,
                          const std::function<bool()>& cancelled, uint64_t max_lag,
-                         const CardFn& card);
+                         const RevealFn& reveal);
 
  private:
   const JourneyStore& store_;

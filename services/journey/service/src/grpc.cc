@@ -38,4 +38,12 @@ std::unique_ptr<grpc::Service> NewJourneyGrpc(Projector* projector, JourneyGrpcO
           }));
 }
 
+std::unique_ptr<grpc::Service> NewJourneyExportGrpc(Projector* projector) {
+  return server::MakeFace(projector,
+                          server::Query(TL_RPC(JourneyExportService, ExportCustomer),
+                                        [](Projector& p, const v1::ExportCustomerRequest& r) {
+                                          return p.ExportCustomer(r.customer_id());
+                                        }));
+}
+
 }  // namespace threadline::journey

@@ -7,6 +7,7 @@
 //   store_writer.h   one batch: de-duplication, entries, cards, offsets
 //   queries.h        timelines and cards
 //   search.h         FindCustomer and its index
+//   personal.h       personal data sealed at rest, opened for a query, forgotten on erasure
 //   feed.h           SubscribeJourney and the feed it reads
 //   journey_topic.h  republishing on threadline.journey.v1 and its cursor
 //   dead_letters.h   parking what cannot be read
@@ -23,6 +24,7 @@
 #include "feed.h"
 #include "fingerprint.h"
 #include "journey_topic.h"
+#include "personal.h"
 #include "queries.h"
 #include "search.h"
 #include "store.h"
@@ -32,6 +34,7 @@
 #include "threadline/common/status.h"
 #include "threadline/domain/domain.h"
 #include "threadline/journey/projection.h"
+#include "threadline/privacy/keys.h"
 
 namespace threadline::journey {
 namespace {
@@ -58,6 +61,7 @@ class RocksProjector final : public Projector {
     bus::OffsetConsumerOptions co;
     co.name = "journey";
     co.topics = domain::DepartmentTopics();
+    if (options_.keys != nullptr) co.topics.push_back(domain::kPrivacyTopic);
     co.batch_size = options_.batch_size;
     co.poll_wait = options_.poll_wait;
     co.failure = "projection";
@@ -100,27 +104,43 @@ class RocksProjector final : public Projector {
 
   bool CaughtUp() const override { return consumer_->CaughtUp(); }
 
+  // Every read opens what it answers with, with key lookups of its own
+  // (an erasure shows at once).
   absl::StatusOr<v1::GetTimelineResponse> GetTimeline(const v1::GetTimelineRequest& r) override {
-    return journey::GetTimeline(*store_, r);
+    Personal personal(options_.keys);
+    return journey::GetTimeline(*store_, r, personal);
   }
 
   absl::StatusOr<v1::CustomerContext> GetCustomerContext(const std::string& customer) override {
-    return journey::GetCustomerContext(*store_, customer, clock_->Now());
+    Personal personal(options_.keys);
+    return journey::GetCustomerContext(*store_, customer, clock_->Now(), personal);
   }
 
   absl::StatusOr<v1::FindCustomerResponse> FindCustomer(const v1::FindCustomerRequest& r) override {
-    return journey::FindCustomer(*store_, r);
+    Personal personal(options_.keys);
+    return journey::FindCustomer(*store_, r, personal);
+  }
+
+  absl::StatusOr<v1::CustomerDataExport> ExportCustomer(const std::string& customer) override {
+    Personal personal(options_.keys);
+    return journey::ExportCustomer(*store_, customer, clock_->Now(), personal);
   }
 
   absl::Status Subscribe(const v1::SubscribeJourneyRequest& r,
                          const std::function<bool(const v1::JourneyUpdate&)>& on_update,
                          const std::function<bool()>& cancelled, uint64_t max_lag) override {
-    return feed_.Subscribe(r, on_update, cancelled, max_lag,
-                           [this](const std::string& c) { return GetCustomerContext(c); });
+    return feed_.Subscribe(r, on_update, cancelled, max_lag, [this](v1::JourneyUpdate& u) {
+      Personal personal(options_.keys);
+      RETURN_IF_ERROR(personal.OpenEntry(*u.mutable_entry()));
+      auto context =
+          journey::GetCustomerContext(*store_, u.entry().customer_id(), clock_->Now(), personal);
+      if (context.ok()) *u.mutable_context() = std::move(*context);
+      return absl::OkStatus();
+    });
   }
 
   absl::StatusOr<std::string> Fingerprint(const std::set<std::string>& customers) override {
-    return journey::Fingerprint(*store_, customers);
+    return journey::Fingerprint(*store_, customers, options_.keys);
   }
 
   ProjectorStats Stats() const override {
@@ -140,22 +160,32 @@ class RocksProjector final : public Projector {
  private:
   // The consumer's ApplyBatchFn: the batch and its offsets in one write.
   absl::Status Project(const std::vector<bus::Message>& batch, const bus::Offsets& next) {
-    StoreWriter writer(*store_, feed_.sequence());
+    StoreWriter writer(*store_, feed_.sequence(), options_.keys);
     uint64_t duplicates = 0, dead = 0;
     std::vector<TimePoint> recorded;  // of events projected, for end-to-end latency
     std::map<std::string, uint64_t> by_type;
     for (const auto& m : batch) {
       v1::EventEnvelope e;
-      if (std::string reason = DecodeEvent(m.value, e); !reason.empty()) {
+      auto park = [&](const std::string& reason) {
         ++dead;
         if (dead_letter_log_.Allow()) {
           log_.Warn("unreadable event parked",
                     {{"topic", m.topic}, {"offset", m.offset}, {"reason", reason}});
         }
         dead_letters_->Park(m, reason);
+      };
+      if (std::string reason = DecodeEvent(m.value, e); !reason.empty()) {
+        park(reason);
         continue;
       }
-      ASSIGN_OR_RETURN(StoreWriter::Added added, writer.Add(e));
+      // A sealed field that does not open (altered, or moved from another
+      // event) is parked like any unreadable message, never projected.
+      std::string unreadable;
+      ASSIGN_OR_RETURN(StoreWriter::Added added, writer.Add(e, &unreadable));
+      if (added == StoreWriter::Added::kUnreadable) {
+        park(unreadable);
+        continue;
+      }
       if (added == StoreWriter::Added::kDuplicate) ++duplicates;
       if (added != StoreWriter::Added::kProjected) continue;
       recorded.push_back(domain::FromProto(e.recorded_at()));
@@ -172,6 +202,7 @@ class RocksProjector final : public Projector {
       stats_.duplicates += duplicates;
       stats_.dead_lettered += dead;
       stats_.refolds += writer.refolds();
+      stats_.erasures += writer.erasures();
       for (const auto& [type, n] : by_type) stats_.projected_by_type[type] += n;
     }
     feed_.Advance(writer.sequence());

@@ -53,7 +53,8 @@ absl::StatusOr<bool> CustomerKnown(const JourneyStore& store, const std::string&
 }  // namespace
 
 absl::StatusOr<v1::GetTimelineResponse> GetTimeline(const JourneyStore& store,
-                                                    const v1::GetTimelineRequest& r) {
+                                                    const v1::GetTimelineRequest& r,
+                                                    Personal& personal) {
   RETURN_IF_ERROR(ValidateCustomerId(r.customer_id()));
   int32_t page_size = r.page_size() == 0 ? 50 : r.page_size();
   if (page_size < 0 || page_size > 500) {
@@ -90,6 +91,7 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(const JourneyStore& store,
     last_order = it->key().ToString().substr(prefix.size());
     if (!departments.empty() && !departments.count(entry.department())) continue;
     if (!channels.empty() && !channels.count(entry.channel())) continue;
+    RETURN_IF_ERROR(personal.OpenEntry(entry));
     *out.add_entries() = std::move(entry);
     if (out.entries_size() == page_size) {
       it->Next();
@@ -104,7 +106,8 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(const JourneyStore& store,
 }
 
 absl::StatusOr<v1::CustomerContext> GetCustomerContext(const JourneyStore& store,
-                                                       const std::string& customer, TimePoint now) {
+                                                       const std::string& customer, TimePoint now,
+                                                       Personal& personal) {
   RETURN_IF_ERROR(ValidateCustomerId(customer));
   std::string v;
   ASSIGN_OR_RETURN(
@@ -112,8 +115,28 @@ absl::StatusOr<v1::CustomerContext> GetCustomerContext(const JourneyStore& store
   if (!found) return absl::NotFoundError("customer " + customer + " has no journey");
   v1::CustomerContext card;
   if (!card.ParseFromString(v)) return absl::DataLossError("context card does not decode");
+  RETURN_IF_ERROR(personal.OpenCard(customer, card));
   RefreshDerived(card, now);
   return card;
+}
+
+absl::StatusOr<v1::CustomerDataExport> ExportCustomer(const JourneyStore& store,
+                                                      const std::string& customer, TimePoint now,
+                                                      Personal& personal) {
+  v1::CustomerDataExport out;
+  ASSIGN_OR_RETURN(*out.mutable_card(), GetCustomerContext(store, customer, now, personal));
+  out.set_customer_id(customer);
+  std::string prefix = keys::CustomerPrefix(customer);
+  auto it = store.NewIterator(Family::kEnvelopes);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    v1::EventEnvelope e;
+    if (!e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("stored event does not decode");
+    }
+    ASSIGN_OR_RETURN(*out.add_events(), personal.OpenEvent(e));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "reading a customer's events"));
+  return out;
 }
 
 }  // namespace threadline::journey

@@ -18,8 +18,8 @@ namespace threadline::journey::journey_testing {
 inline const TimePoint kT0 = FromUnixMicros(1'760'000'000'000'000);
 inline constexpr char kCustomer[] = "cus_0190aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
-// An embedded bus under `dir`/bus with every department topic, the journey
-// topic and the dead-letter topic, `partitions` each.
+// An embedded bus under `dir`/bus with every department topic, the privacy
+// topic, the journey topic and the dead-letter topic, `partitions` each.
 inline std::unique_ptr<bus::Bus> OpenTestBus(const std::filesystem::path& dir, int32_t partitions) {
   bus::EmbeddedBusOptions bo;
   bo.path = (dir / "bus").string();
@@ -28,6 +28,7 @@ inline std::unique_ptr<bus::Bus> OpenTestBus(const std::filesystem::path& dir, i
   if (!b.ok()) return nullptr;
   std::vector<bus::TopicSpec> topics;
   for (const auto& t : domain::DepartmentTopics()) topics.push_back({t, partitions});
+  topics.push_back({domain::kPrivacyTopic, partitions});
   topics.push_back({domain::kJourneyTopic, partitions});
   topics.push_back({domain::kDeadLetterTopic, partitions});
   EXPECT_OK((*b)->EnsureTopics(topics));

@@ -18,11 +18,16 @@
 #include "threadline/domain/topics.h"
 #include "threadline/v1/journey.pb.h"
 
+namespace threadline::privacy {
+class KeySource;
+}  // namespace threadline::privacy
+
 namespace threadline::journey {
 
-// The projector consumes domain::DepartmentTopics(), republishes to
-// domain::kJourneyTopic and parks messages it cannot read, untouched, on
-// domain::kDeadLetterTopic with headers saying why and where they came from.
+// The projector consumes domain::DepartmentTopics() (and, with a key source,
+// domain::kPrivacyTopic), republishes to domain::kJourneyTopic and parks
+// messages it cannot read, untouched, on domain::kDeadLetterTopic with
+// headers saying why and where they came from.
 
 struct ProjectorOptions {
   // Directory of the projection's RocksDB; created if missing.
@@ -39,6 +44,13 @@ struct ProjectorOptions {
   // operator can tell which replica parked what. Default: the host name
   // (the pod name on Kubernetes).
   std::string instance;
+  // Customers' data keys (docs/privacy.md). With one, the projector keeps
+  // cards and timeline entries sealed under each customer's key, blinds its
+  // search index, opens what it answers with, parks an event whose sealed
+  // field does not open, and consumes domain::kPrivacyTopic to forget
+  // erased customers. Default: null (nothing sealed, as builds before
+  // sealing). Borrowed; must outlive the projector.
+  privacy::KeySource* keys = nullptr;
 };
 
 struct ProjectorStats {
@@ -47,6 +59,7 @@ struct ProjectorStats {
   uint64_t duplicates = 0;          // dropped by event_id
   uint64_t dead_lettered = 0;       // undecodable messages parked
   uint64_t refolds = 0;             // cards rebuilt for late events
+  uint64_t erasures = 0;            // CustomerErased events applied
   uint64_t sequence = 0;            // last journey sequence number
   uint64_t published_sequence = 0;  // last sequence confirmed on domain::kJourneyTopic
   uint64_t subscribers = 0;         // Subscribe calls running now
@@ -89,6 +102,11 @@ class Projector {
       const std::string& customer_id) = 0;
   virtual absl::StatusOr<v1::FindCustomerResponse> FindCustomer(
       const v1::FindCustomerRequest& request) = 0;
+  // Everything the journey holds about a customer (GDPR Art. 15/20): the
+  // card and every stored event, opened, in timeline order. NOT_FOUND for a
+  // customer without a journey; for an erased one the card says erased and
+  // the events keep no personal data.
+  virtual absl::StatusOr<v1::CustomerDataExport> ExportCustomer(const std::string& customer_id) = 0;
 
   // Updates after `resume_token` (empty: from now) for the given customers
   // (empty: all), until `on_update` returns false or the projector stops.

@@ -17,4 +17,9 @@ struct JourneyGrpcOptions {
 std::unique_ptr<grpc::Service> NewJourneyGrpc(Projector* projector,
                                               JourneyGrpcOptions options = {});
 
+// JourneyExportService: a customer's data as the journey holds it
+// (Projector::ExportCustomer), for data-protection requests. Its own service
+// so that the policy can give it to fewer roles than JourneyService.
+std::unique_ptr<grpc::Service> NewJourneyExportGrpc(Projector* projector);
+
 }  // namespace threadline::journey
