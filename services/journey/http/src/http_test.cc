@@ -17,6 +17,8 @@
 #include "threadline/domain/topics.h"
 #include "threadline/journey/service.h"
 #include "threadline/outbox/relay.h"
+#include "threadline/privacy/sealer.h"
+#include "threadline/privacy/vault.h"
 #include "threadline/server/server.h"
 #include "threadline/testing/testing.h"
 #include "threadline/v1/journey.grpc.pb.h"
@@ -40,6 +42,7 @@ class JourneyHttpTest : public ::testing::Test {
     bus_ = std::move(*bus::OpenEmbeddedBus(bo));
     std::vector<bus::TopicSpec> topics;
     for (const auto& t : domain::DepartmentTopics()) topics.push_back({t, 2});
+    topics.push_back({domain::kPrivacyTopic, 2});
     topics.push_back({domain::kJourneyTopic, 2});
     topics.push_back({domain::kDeadLetterTopic, 2});
     ASSERT_OK(bus_->EnsureTopics(topics));
@@ -47,6 +50,7 @@ class JourneyHttpTest : public ::testing::Test {
     ProjectorOptions po;
     po.path = (dir_.path() / "journey").string();
     po.poll_wait = std::chrono::milliseconds(20);
+    po.keys = Keys();
     projector_ = std::move(*Projector::Open(po, bus_.get()));
     ASSERT_OK(projector_->Start());
 
@@ -54,6 +58,8 @@ class JourneyHttpTest : public ::testing::Test {
                 kSalesToken + " sam sales\n");
     auth_ = std::move(*server::Authenticator::FromFile(tokens_path()));
   }
+  // The projector's key source: none here (nothing sealed).
+  virtual privacy::KeySource* Keys() { return nullptr; }
   std::string tokens_path() const { return (dir_.path() / "tokens").string(); }
   void WriteTokens(const std::string& content) {
     std::ofstream(tokens_path(), std::ios::trunc) << content;
@@ -97,6 +103,11 @@ class JourneyHttpTest : public ::testing::Test {
       p->add_phone_numbers("+31612345678");
     } else {
       e.mutable_contact_logged()->set_outcome(id);
+    }
+    if (Keys() != nullptr) {  // as the department stores and publishes it
+      auto key = Keys()->Obtain(kCustomer);
+      ASSERT_OK(key);
+      privacy::SealEvent(e, *key);
     }
     ASSERT_OK(publisher_->Publish(outbox::ToMessage(e, domain::DepartmentTopic(e.department())),
                                   nullptr));
@@ -226,6 +237,54 @@ TEST_F(JourneyHttpTest, ARoleThePolicyDeniesGets403) {
       403);
   EXPECT_EQ(c.Post("/api/v1/journey/streams/drop", Bearer(kAdminToken), "", "text/plain")->status,
             200);
+}
+
+// The same projector with a key vault: the events arrive sealed and the
+// projector keeps them sealed; every endpoint answers in the clear.
+class JourneyHttpSealedTest : public JourneyHttpTest {
+ protected:
+  void SetUp() override {
+    privacy::VaultOptions vo;
+    vo.path = (dir_.path() / "vault").string();
+    vo.master = privacy::RandomKey();
+    auto v = privacy::Vault::Open(vo);
+    ASSERT_OK(v);
+    vault_ = std::move(*v);
+    JourneyHttpTest::SetUp();
+  }
+  privacy::KeySource* Keys() override { return vault_.get(); }
+  std::unique_ptr<privacy::Vault> vault_;
+};
+
+TEST_F(JourneyHttpSealedTest, SealedEventsReadInTheClearOverJsonAndTheStream) {
+  StartHttp();
+  Contact("evt-1", 0);
+  Contact("evt-2", 1);
+  ASSERT_TRUE(Projected(2));
+  auto c = Client();
+  auto found = c.Get("/api/v1/customers?q=anna%20de", Bearer(kDashboardToken));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->status, 200);
+  EXPECT_NE(found->body.find("\"name\":\"Anna de Vries\""), std::string::npos) << found->body;
+  auto card =
+      c.Get(std::string("/api/v1/customers/") + kCustomer + "/context", Bearer(kDashboardToken));
+  ASSERT_TRUE(card);
+  EXPECT_NE(card->body.find("\"name\":\"Anna de Vries\""), std::string::npos) << card->body;
+  EXPECT_NE(card->body.find("+31612345678"), std::string::npos) << card->body;
+  auto timeline =
+      c.Get(std::string("/api/v1/customers/") + kCustomer + "/timeline", Bearer(kDashboardToken));
+  ASSERT_TRUE(timeline);
+  EXPECT_NE(timeline->body.find("Customer Anna de Vries registered"), std::string::npos)
+      << timeline->body;
+  auto [status, text] =
+      ReadStream("/api/v1/journey/stream?resume_token=0", Bearer(kDashboardToken),
+                 [](const std::string& t) { return Count(t, "event: update") >= 2; });
+  EXPECT_EQ(status, 200);
+  EXPECT_NE(text.find("Customer Anna de Vries registered"), std::string::npos) << text;
+  EXPECT_NE(text.find("by unspecified: evt-2"), std::string::npos) << text;
+  for (const auto& body : {found->body, card->body, timeline->body, text}) {
+    EXPECT_EQ(body.find(privacy::kSealedPrefix), std::string::npos) << body;
+  }
 }
 
 TEST_F(JourneyHttpTest, StreamCarriesIdsAndResumesFromLastEventId) {
