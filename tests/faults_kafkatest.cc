@@ -386,24 +386,6 @@ absl::StatusOr<std::vector<v1::EventEnvelope>> ReadStore(const std::string& path
   return out;
 }
 
-// Runs `threadline ARGS...` to completion; its output.
-std::string RunThreadline(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> argv{BinaryFromEnv("THREADLINE_BIN")};
-  argv.insert(argv.end(), args.begin(), args.end());
-  ChildProcess p(argv, log);
-  const int status = p.Wait(std::chrono::seconds(180));
-  EXPECT_EQ(status, 0) << p.Log();
-  return p.Log();
-}
-
-std::string LastLine(const std::string& text) {
-  auto end = text.find_last_not_of('\n');
-  if (end == std::string::npos) return "";
-  auto start = text.rfind('\n', end);
-  start = start == std::string::npos ? 0 : start + 1;
-  return text.substr(start, end - start + 1);
-}
-
 // The number after " key=" on the line containing `marker`, or -1.
 int64_t LoggedField(const std::string& log, const std::string& marker, const std::string& key) {
   auto at = log.find(marker);

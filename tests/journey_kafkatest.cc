@@ -12,24 +12,6 @@
 namespace threadline::testing {
 namespace {
 
-// Runs `threadline ARGS...` to completion and returns its output.
-std::string RunThreadline(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> argv{BinaryFromEnv("THREADLINE_BIN")};
-  argv.insert(argv.end(), args.begin(), args.end());
-  ChildProcess p(argv, log);
-  int status = p.Wait(std::chrono::seconds(120));
-  EXPECT_EQ(status, 0) << p.Log();
-  return p.Log();
-}
-
-std::string LastLine(const std::string& text) {
-  auto end = text.find_last_not_of('\n');
-  if (end == std::string::npos) return "";
-  auto start = text.rfind('\n', end);
-  return text.substr(start == std::string::npos ? 0 : start + 1,
-                     end - (start == std::string::npos ? 0 : start + 1) + 1);
-}
-
 TEST(JourneyKafka, SigkillUnderLoadLosesAndDoublesNothingAndRebuildEqualsLive) {
   TempDir dir;
   const std::string brokers = KafkaBootstrapForTests();

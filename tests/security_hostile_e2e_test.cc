@@ -851,6 +851,15 @@ std::vector<Case> HostileCases(const Seed& s) {
 
   // Privacy -----------------------------------------------------------------
   // Nothing here may erase or export a seeded customer.
+  const std::string kJourneyExport = "JourneyExportService/ExportCustomer";
+  add(kJourneyExport, "empty customer_id", std::make_shared<v1::ExportCustomerRequest>(), INVALID,
+      "customer_id");
+  add(kJourneyExport, "10k-char customer_id",
+      With(v1::ExportCustomerRequest(), [](auto& r) { r.set_customer_id(k10kId); }), INVALID,
+      "customer_id");
+  add(kJourneyExport, "unknown customer",
+      With(v1::ExportCustomerRequest(), [](auto& r) { r.set_customer_id(FakeId("cus")); }),
+      NOT_FOUND, "customer");
   const std::string kExport = "PrivacyService/ExportCustomerData";
   add(kExport, "empty customer_id", std::make_shared<v1::ExportCustomerDataRequest>(), INVALID,
       "customer_id");

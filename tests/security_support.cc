@@ -57,8 +57,9 @@ std::vector<std::string> AllThreadlineMethods() {
   v1::IssueInvoiceRequest::descriptor();
   v1::GetTimelineRequest::descriptor();
   v1::EraseCustomerRequest::descriptor();
-  for (const char* name : {"SalesService", "InstallationService", "SupportService",
-                           "BillingService", "JourneyService", "PrivacyService"}) {
+  for (const char* name :
+       {"SalesService", "InstallationService", "SupportService", "BillingService", "JourneyService",
+        "JourneyExportService", "PrivacyService"}) {
     const auto* service = pb::DescriptorPool::generated_pool()->FindServiceByName(
         std::string("threadline.v1.") + name);
     if (service == nullptr) continue;

@@ -9,7 +9,7 @@ namespace threadline::testing {
 SuiteProcess::SuiteProcess(const std::string& data_dir, std::vector<std::string> args,
                            const std::string& log_path)
     : log_path_(log_path), port_(FreePort()) {
-  argv_ = {BinaryFromEnv("THREADLINE_BIN"), "serve", "--data-dir", data_dir, "--listen",
+  argv_ = {BinaryFromEnv("THREADLINE_BIN"),     "serve", "--data-dir", data_dir, "--listen",
            "127.0.0.1:" + std::to_string(port_)};
   argv_.insert(argv_.end(), args.begin(), args.end());
   Start();
@@ -64,6 +64,24 @@ std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token,
   ctx->set_deadline(std::chrono::system_clock::now() + deadline);
   if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
   return ctx;
+}
+
+std::string RunThreadline(const std::vector<std::string>& args, const std::string& log,
+                          std::chrono::seconds timeout) {
+  std::vector<std::string> argv{BinaryFromEnv("THREADLINE_BIN")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildProcess p(argv, log);
+  const int status = p.Wait(timeout);
+  EXPECT_EQ(status, 0) << p.Log();
+  return p.Log();
+}
+
+std::string LastLine(const std::string& text) {
+  auto end = text.find_last_not_of('\n');
+  if (end == std::string::npos) return "";
+  auto start = text.rfind('\n', end);
+  start = start == std::string::npos ? 0 : start + 1;
+  return text.substr(start, end - start + 1);
 }
 
 }  // namespace threadline::testing

@@ -85,4 +85,12 @@ inline google::protobuf::Timestamp FromNow(std::chrono::hours h) {
 std::unique_ptr<grpc::ClientContext> Ctx(
     const std::string& token = "", std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
+// Runs `threadline ARGS...` (THREADLINE_BIN) to completion, logging to
+// `log`; expects exit status 0 and returns its output.
+std::string RunThreadline(const std::vector<std::string>& args, const std::string& log,
+                          std::chrono::seconds timeout = std::chrono::seconds(180));
+
+// The last non-empty line of `text` (a command's answer after its logs).
+std::string LastLine(const std::string& text);
+
 }  // namespace threadline::testing

@@ -43,6 +43,10 @@ void AddCommonFlags(CLI::App* cmd, threadline::app::SuiteOptions& o,
   cmd->add_option("--data-dir", o.data_dir, "root directory of the RocksDB stores")
       ->envname("THREADLINE_DATA_DIR")
       ->capture_default_str();
+  cmd->add_option("--master-key-file", o.master_key_file,
+                  "the key vault's master key, 64 hex digits (default: DATA_DIR/privacy/"
+                  "master.key, made on first start)")
+      ->envname("THREADLINE_MASTER_KEY_FILE");
   cmd->add_option("--partitions", o.partitions, "partitions per topic when creating topics")
       ->envname("THREADLINE_PARTITIONS")
       ->check(CLI::Range(1, 1024))
@@ -128,11 +132,6 @@ int main(int argc, char** argv) {
       ->add_option("--tokens-file", options.tokens_file,
                    "bearer tokens, one 'TOKEN PRINCIPAL ROLE' per line")
       ->envname("THREADLINE_TOKENS_FILE");
-  serve
-      ->add_option("--master-key-file", options.master_key_file,
-                   "the key vault's master key, 64 hex digits (default: DATA_DIR/privacy/"
-                   "master.key, made on first start)")
-      ->envname("THREADLINE_MASTER_KEY_FILE");
   serve
       ->add_option("--previous-master-key-file", options.previous_master_key_file,
                    "the master key before a rotation: the vault is rewrapped at start-up")

@@ -88,10 +88,6 @@ const std::map<std::string, DepartmentFactory>& DepartmentFactories() {
   return *factories;
 }
 
-// Department stores seal personal data once the journey opens what they
-// seal; until then the vault serves erasures and exports only.
-constexpr bool kSealDepartmentStores = false;
-
 // The master key: from its file, or made once under the data directory.
 absl::StatusOr<privacy::Key> LoadMasterKey(const std::string& file, const std::string& data_dir,
                                            bool may_create) {
@@ -180,10 +176,13 @@ class SuiteImpl final : public Suite {
       po.path = (std::filesystem::path(options_.data_dir) / "journey").string();
       po.publish = options_.journey_publish;
       po.instance = options_.instance;
+      po.keys = keys_.get();
       ASSIGN_OR_RETURN(projector_, journey::Projector::Open(po, bus_.get()));
       RETURN_IF_ERROR(projector_->Start());
       journey_grpc_ = journey::NewJourneyGrpc(projector_.get());
       services.push_back(journey_grpc_.get());
+      journey_export_grpc_ = journey::NewJourneyExportGrpc(projector_.get());
+      services.push_back(journey_export_grpc_.get());
     }
     if (vault_) {
       RETURN_IF_ERROR(OpenPrivacyService());
@@ -370,7 +369,7 @@ class SuiteImpl final : public Suite {
     eventstore::Options eo;
     eo.path = (std::filesystem::path(options_.data_dir) / name).string();
     ASSIGN_OR_RETURN(d->store, eventstore::EventStore::Open(eo));
-    if (keys_ && kSealDepartmentStores) {
+    if (keys_) {
       d->sealed = std::make_unique<privacy::SealingStore>(d->store.get(), keys_.get(),
                                                           factory->second.personal_indexes);
     }
@@ -415,7 +414,12 @@ class SuiteImpl final : public Suite {
     privacy_relay_ =
         std::make_unique<outbox::OutboxRelay>(privacy_store_.get(), privacy_publisher_.get(), ro);
     RETURN_IF_ERROR(privacy_relay_->Start());
-    privacy::JourneyExportFn journey;  // null until the journey can export
+    privacy::JourneyExportFn journey;  // null: no journey in this process
+    if (projector_) {
+      journey = [p = projector_.get()](const std::string& customer) {
+        return p->ExportCustomer(customer);
+      };
+    }
     privacy_service_ = std::make_unique<privacy::PrivacyService>(
         command::Env{privacy_store_.get(), nullptr, "privacy", v1::DEPARTMENT_PRIVACY},
         vault_.get(), journey);
@@ -435,6 +439,7 @@ class SuiteImpl final : public Suite {
   std::vector<std::unique_ptr<Department>> departments_;
   std::unique_ptr<journey::Projector> projector_;
   std::unique_ptr<grpc::Service> journey_grpc_;
+  std::unique_ptr<grpc::Service> journey_export_grpc_;
   std::unique_ptr<server::GrpcServer> server_;
   std::unique_ptr<journey::JourneyHttp> journey_http_;  // after server_: borrows its tokens
   std::unique_ptr<metrics::Exporter> metrics_;          // reads everything above at scrape time
@@ -456,15 +461,41 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(const SuiteOptions& options)
   return std::unique_ptr<Suite>(std::move(suite));
 }
 
+namespace {
+
+// The key vault under options.data_dir, read-only (a running server may
+// hold it), for tools that read sealed data; null when there is none.
+struct ToolKeys {
+  std::unique_ptr<privacy::Vault> vault;
+  std::unique_ptr<privacy::KeyCache> cache;
+  privacy::KeySource* get() const { return cache.get(); }
+};
+absl::StatusOr<ToolKeys> OpenToolKeys(const SuiteOptions& options) {
+  ToolKeys keys;
+  const auto path = std::filesystem::path(options.data_dir) / "privacy" / "vault";
+  if (!std::filesystem::exists(path / "CURRENT")) return keys;
+  privacy::VaultOptions vo;
+  vo.path = path.string();
+  vo.read_only = true;
+  ASSIGN_OR_RETURN(vo.master, LoadMasterKey(options.master_key_file, options.data_dir, false));
+  ASSIGN_OR_RETURN(keys.vault, privacy::Vault::Open(vo));
+  keys.cache = std::make_unique<privacy::KeyCache>(keys.vault.get());
+  return keys;
+}
+
+}  // namespace
+
 absl::Status RebuildJourney(const SuiteOptions& options, const std::string& path, bool progress) {
   if (std::filesystem::exists(path) && !std::filesystem::is_empty(path)) {
     return absl::FailedPreconditionError("rebuild target " + path +
                                          " is not empty; rebuild into a fresh directory");
   }
   ASSIGN_OR_RETURN(auto bus, OpenBus(options));
+  ASSIGN_OR_RETURN(ToolKeys keys, OpenToolKeys(options));
   journey::ProjectorOptions po;
   po.path = path;
   po.publish = false;  // a rebuild must not republish the journey
+  po.keys = keys.get();
   ASSIGN_OR_RETURN(auto projector, journey::Projector::Open(po, bus.get()));
   auto start = std::chrono::steady_clock::now();
   uint64_t last_done = 0;
@@ -491,9 +522,13 @@ absl::StatusOr<std::string> JourneyFingerprint(const SuiteOptions& options, cons
     return absl::NotFoundError("no journey store at " + path);
   }
   ASSIGN_OR_RETURN(auto bus, OpenBus(options));
+  // Sealing the same value twice gives other bytes: the fingerprint digests
+  // what the journey opens.
+  ASSIGN_OR_RETURN(ToolKeys keys, OpenToolKeys(options));
   journey::ProjectorOptions po;
   po.path = path;
   po.publish = false;
+  po.keys = keys.get();
   ASSIGN_OR_RETURN(auto projector, journey::Projector::Open(po, bus.get()));
   return projector->Fingerprint({customers.begin(), customers.end()});
 }

@@ -128,9 +128,24 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) 
   ro.recycle_log_file_num = 0;
   ro.WAL_ttl_seconds = 0;
   ro.WAL_size_limit_MB = 0;
-  ASSIGN_OR_RETURN(impl->db, rocks::Open(ro, options.path, "key vault"));
+  if (options.read_only) {
+    rocksdb::DB* db = nullptr;
+    RETURN_IF_ERROR(FromRocks(rocksdb::DB::OpenForReadOnly(ro, options.path, &db),
+                              "opening the key vault at " + options.path + " read-only"));
+    impl->db.reset(db);
+  } else {
+    ASSIGN_OR_RETURN(impl->db, rocks::Open(ro, options.path, "key vault"));
+  }
   const std::string want = KeyId(options.master);
   ASSIGN_OR_RETURN(auto stored, impl->Get(kMasterId));
+  if (!stored && options.read_only) {
+    return absl::FailedPreconditionError("key vault at " + options.path + " was never set up");
+  }
+  if (stored && *stored != want && options.read_only) {
+    return absl::FailedPreconditionError("key vault at " + options.path +
+                                         " is wrapped by master key " + *stored +
+                                         ", not by the one given (" + want + ")");
+  }
   if (!stored) {
     rocksdb::WriteBatch batch;
     batch.Put(kMasterId, want);
@@ -157,6 +172,10 @@ absl::StatusOr<Key> Vault::Obtain(std::string_view subject) {
   ASSIGN_OR_RETURN(KeyLookup found, Find(subject));
   if (found.key) return *found.key;
   if (found.erased) return ErasedError(subject);
+  if (impl_->options.read_only) {
+    return absl::FailedPreconditionError("the key vault is open read-only: no key is made for " +
+                                         std::string(subject));
+  }
   std::lock_guard lock(impl_->SubjectMutex(subject));
   // Another writer may have created it, or erased the subject, meanwhile.
   ASSIGN_OR_RETURN(found, Find(subject));
@@ -192,6 +211,9 @@ absl::StatusOr<Key> Vault::IndexKey() {
 
 absl::StatusOr<Vault::Erasure> Vault::Erase(std::string_view subject) {
   RETURN_IF_ERROR(CheckSubject(subject));
+  if (impl_->options.read_only) {
+    return absl::FailedPreconditionError("the key vault is open read-only: nothing is erased");
+  }
   {
     std::lock_guard lock(impl_->SubjectMutex(subject));
     if (auto at = ErasedAt(subject); !at.ok()) {

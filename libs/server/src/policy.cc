@@ -61,6 +61,8 @@ const std::vector<ServiceRule>& Rules() {
       {v1::BillingService::service_full_name(), &v1::IssueInvoiceRequest::descriptor,
        Roles(Role::kBilling, Role::kSupervisor, Role::kAdmin)},
       {v1::JourneyService::service_full_name(), &v1::GetTimelineRequest::descriptor, kEveryRole},
+      {v1::JourneyExportService::service_full_name(), &v1::ExportCustomerRequest::descriptor,
+       Roles(Role::kPrivacy, Role::kAdmin)},
       {v1::PrivacyService::service_full_name(), &v1::EraseCustomerRequest::descriptor,
        Roles(Role::kPrivacy, Role::kAdmin)},
   };

@@ -61,6 +61,7 @@ const Row kMatrix[] = {
     {"/threadline.v1.JourneyService/GetCustomerContext", kEveryone},
     {"/threadline.v1.JourneyService/FindCustomer", kEveryone},
     {"/threadline.v1.JourneyService/SubscribeJourney", kEveryone},
+    {"/threadline.v1.JourneyExportService/ExportCustomer", kPrivacy},
     {"/threadline.v1.PrivacyService/ExportCustomerData", kPrivacy},
     {"/threadline.v1.PrivacyService/EraseCustomer", kPrivacy},
 };

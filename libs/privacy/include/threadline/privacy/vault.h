@@ -31,6 +31,9 @@ struct VaultOptions {
   // on disk before any event sealed with it is acknowledged; turn it off
   // only where the event stores run unsynced too (benchmarks, tests).
   bool sync = true;
+  // Open without taking the store's lock, beside a running server (a
+  // journey rebuild reads keys): keys are found, never made or erased.
+  bool read_only = false;
 };
 
 class Vault final : public KeySource {
