@@ -112,6 +112,21 @@ void AddServer(Families& f, const server::ServerStats& stats) {
                 "gRPC call latency (a stream's whole life for server streams)",
                 {{"service", service}, {"method", method}}, bounds, buckets, m.latency_sum_seconds);
   }
+  const server::StreamCounts streams = stats.Streams();
+  f.Gauge("threadline_grpc_streams_open", "gRPC server streams open now", {},
+          static_cast<double>(streams.open));
+  f.Counter("threadline_grpc_streams_refused_total",
+            "gRPC server streams refused by a limit (principal: "
+            "--grpc-max-streams-per-principal, server: --grpc-max-streams)",
+            {{"limit", "principal"}}, static_cast<double>(streams.refused_per_principal));
+  f.Counter("threadline_grpc_streams_refused_total",
+            "gRPC server streams refused by a limit (principal: "
+            "--grpc-max-streams-per-principal, server: --grpc-max-streams)",
+            {{"limit", "server"}}, static_cast<double>(streams.refused_server));
+  f.Counter("threadline_grpc_stream_write_timeouts_total",
+            "gRPC server streams ended because the client took nothing for "
+            "--grpc-stream-write-timeout-ms",
+            {}, static_cast<double>(streams.write_timeouts));
 }
 
 void AddSuite(Families& f, const SuiteSample& s) {

@@ -10,6 +10,13 @@ TEST(ExporterTest, RendersEveryComponentWithPrometheusNames) {
   server.Record("/threadline.v1.SalesService/RegisterCustomer", 0, std::chrono::milliseconds(3));
   server.Record("/threadline.v1.SalesService/RegisterCustomer", 0, std::chrono::milliseconds(3));
   server.Record("/threadline.v1.SalesService/RegisterCustomer", 6, std::chrono::milliseconds(1));
+  server.StreamOpened();
+  server.StreamOpened();
+  server.StreamClosed();
+  server.StreamRefused(/*per_principal=*/true);
+  server.StreamRefused(/*per_principal=*/false);
+  server.StreamRefused(/*per_principal=*/false);
+  server.StreamWriteTimedOut();
   LatencyHistogram append;
   append.Observe(std::chrono::microseconds(700));
   SuiteSample sample;
@@ -46,6 +53,10 @@ TEST(ExporterTest, RendersEveryComponentWithPrometheusNames) {
   has("threadline_duplicates_dropped_total{consumer=\"journey\"} 4");
   has("threadline_journey_dead_lettered_total 1");
   has("threadline_journey_subscribers 2");
+  has("threadline_grpc_streams_open 1");
+  has("threadline_grpc_streams_refused_total{limit=\"principal\"} 1");
+  has("threadline_grpc_streams_refused_total{limit=\"server\"} 2");
+  has("threadline_grpc_stream_write_timeouts_total 1");
   has("threadline_journey_events_total{type=\"SlaBreached\"} 3");
   has("threadline_journey_end_to_end_seconds_count 0");
   has("threadline_service_serving{service=\"threadline.v1.SalesService\"} 1");

@@ -7,6 +7,7 @@
 namespace threadline::server {
 
 void Face::Register(const char* name, grpc::internal::RpcMethod::RpcType type,
+                    grpc::internal::RpcServiceMethod::ApiType api,
                     grpc::internal::MethodHandler* handler) {
   // "/threadline.v1.BillingService/GetAccount" -> "threadline.v1.BillingService"
   std::string_view full(name);
@@ -14,7 +15,9 @@ void Face::Register(const char* name, grpc::internal::RpcMethod::RpcType type,
     service_ = std::string(full.substr(1, full.find('/', 1) - 1));
   }
   listed_.emplace_back(name);
-  AddMethod(new grpc::internal::RpcServiceMethod(name, type, handler));
+  auto* method = new grpc::internal::RpcServiceMethod(name, type, handler);
+  method->SetServerApiType(api);
+  AddMethod(method);
 }
 
 absl::Status Face::CheckComplete() const {

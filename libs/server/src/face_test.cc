@@ -41,15 +41,23 @@ class FakeJourney {
     return v1::FindCustomerResponse();
   }
   // As many updates as the request names customers, each naming one.
-  absl::Status Subscribe(grpc::ServerContext& ctx, const v1::SubscribeJourneyRequest& r,
-                         grpc::ServerWriter<v1::JourneyUpdate>& writer, CredentialWatch& watch) {
-    for (const auto& customer : r.customer_ids()) {
-      if (absl::Status s = watch.Check(); !s.ok()) return s;
-      v1::JourneyUpdate u;
-      u.set_resume_token(customer);
-      if (ctx.IsCancelled() || !writer.Write(u)) return absl::CancelledError("gone");
-    }
-    return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<StreamSource<v1::JourneyUpdate>>> Subscribe(
+      const v1::SubscribeJourneyRequest& r, StreamWake) {
+    class Customers final : public StreamSource<v1::JourneyUpdate> {
+     public:
+      explicit Customers(const v1::SubscribeJourneyRequest& r)
+          : ids_(r.customer_ids().begin(), r.customer_ids().end()) {}
+      absl::StatusOr<StreamStep> Next(v1::JourneyUpdate& u) override {
+        if (next_ == ids_.size()) return StreamStep::kEnd;
+        u.set_resume_token(ids_[next_++]);
+        return StreamStep::kMessage;
+      }
+
+     private:
+      std::vector<std::string> ids_;
+      size_t next_ = 0;
+    };
+    return std::make_unique<Customers>(r);
   }
 };
 

@@ -40,32 +40,44 @@ grpc::Status CallHandler::Handle(grpc::ServerContextBase* ctx, std::string_view 
   return result;
 }
 
+void CallHandler::Record(std::string_view method, int code,
+                         std::chrono::nanoseconds latency) const {
+  stats_->Record(method, code, latency);
+}
+
+absl::StatusOr<Principal> CallHandler::Authorize(const grpc::ServerContextBase& ctx,
+                                                 std::string_view method) const {
+  absl::StatusOr<Principal> principal = auth_->Authenticate(ctx);
+  if (!principal.ok()) {
+    if (AuthFailureLogLimit().Allow()) {
+      Log().Warn("call rejected: not authenticated",
+                 {{"method", method},
+                  {"peer", ctx.peer()},
+                  {"reason", std::string(principal.status().message())}});
+    }
+    return principal.status();
+  }
+  if (!Allowed(principal->role, method)) {
+    if (DeniedLogLimit().Allow()) {
+      Log().Warn("call rejected: not authorised", {{"method", method},
+                                                   {"principal", principal->name},
+                                                   {"role", RoleName(principal->role)}});
+    }
+    return absl::PermissionDeniedError("role '" + std::string(RoleName(principal->role)) +
+                                       "' (principal '" + principal->name + "') may not call " +
+                                       std::string(method));
+  }
+  return principal;
+}
+
 grpc::Status CallHandler::Run(grpc::ServerContextBase* ctx, std::string_view method,
                               const HandlerBody& body) const {
   try {
     if (ctx == nullptr) {
       return grpc::Status(grpc::StatusCode::INTERNAL, "handler called without a server context");
     }
-    absl::StatusOr<Principal> principal = auth_->Authenticate(*ctx);
-    if (!principal.ok()) {
-      if (AuthFailureLogLimit().Allow()) {
-        Log().Warn("call rejected: not authenticated",
-                   {{"method", method},
-                    {"peer", ctx->peer()},
-                    {"reason", std::string(principal.status().message())}});
-      }
-      return ToGrpcStatus(principal.status());
-    }
-    if (!Allowed(principal->role, method)) {
-      if (DeniedLogLimit().Allow()) {
-        Log().Warn("call rejected: not authorised", {{"method", method},
-                                                     {"principal", principal->name},
-                                                     {"role", RoleName(principal->role)}});
-      }
-      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                          "role '" + std::string(RoleName(principal->role)) + "' (principal '" +
-                              principal->name + "') may not call " + std::string(method));
-    }
+    absl::StatusOr<Principal> principal = Authorize(*ctx, method);
+    if (!principal.ok()) return ToGrpcStatus(principal.status());
     return ToGrpcStatus(body(*principal));
   } catch (const std::exception& e) {
     Log().Error("handler threw", {{"method", method}, {"what", e.what()}});
@@ -91,15 +103,6 @@ CredentialWatch CallHandler::Watch(const grpc::ServerContextBase& ctx, std::stri
                         : std::string();
   }
   return CredentialWatch(*auth_, std::move(authorization), who, std::string(method));
-}
-
-absl::StatusOr<CredentialWatch> WatchCredentials(const grpc::ServerContextBase& ctx,
-                                                 std::string_view method, const Principal& who) {
-  const CallHandler* handler = ActiveHandler();
-  if (handler == nullptr) {
-    return absl::UnavailableError("no threadline GrpcServer is running in this process");
-  }
-  return handler->Watch(ctx, method, who);
 }
 
 grpc::Status Handle(grpc::ServerContextBase* ctx, std::string_view method,

@@ -24,6 +24,7 @@
 
 #include "active_server.h"
 #include "grpc/health/v1/health.pb.h"
+#include "streams.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
 #include "threadline/server/face.h"
@@ -235,10 +236,46 @@ bool IsLoopbackAddress(std::string_view listen) {
   return false;
 }
 
-GrpcServer::GrpcServer(std::unique_ptr<Authenticator> auth, std::string listen)
-    : auth_(std::move(auth)), handler_(auth_.get(), &stats_), listen_(std::move(listen)) {}
+namespace {
+
+StreamLimits LimitsFrom(const ServerOptions& o) {
+  StreamLimits l;
+  l.max_streams = o.max_streams;
+  l.max_streams_per_principal = o.max_streams_per_principal;
+  l.write_timeout = o.stream_write_timeout;
+  l.threads = o.stream_threads;
+  return l;
+}
+
+absl::Status CheckLimits(const ServerOptions& o) {
+  if (o.max_streams == 0)
+    return absl::InvalidArgumentError("--grpc-max-streams must be at least 1");
+  if (o.max_streams_per_principal == 0) {
+    return absl::InvalidArgumentError("--grpc-max-streams-per-principal must be at least 1");
+  }
+  if (o.stream_write_timeout.count() <= 0) {
+    return absl::InvalidArgumentError("--grpc-stream-write-timeout-ms must be positive");
+  }
+  if (o.stream_threads == 0) return absl::InvalidArgumentError("stream_threads must be at least 1");
+  if (o.keepalive_time.count() <= 0 || o.keepalive_timeout.count() <= 0) {
+    return absl::InvalidArgumentError(
+        "--grpc-keepalive-time-ms and --grpc-keepalive-timeout-ms must be positive");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+GrpcServer::GrpcServer(std::unique_ptr<Authenticator> auth, std::string listen,
+                       const ServerOptions& options)
+    : auth_(std::move(auth)),
+      streams_(std::make_unique<Streams>(LimitsFrom(options), auth_.get(), &stats_)),
+      handler_(auth_.get(), &stats_, streams_.get()),
+      listen_(std::move(listen)) {}
 
 GrpcServer::~GrpcServer() { Shutdown(std::chrono::milliseconds(0)); }
+
+size_t GrpcServer::open_streams() const { return streams_->open(); }
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const ServerOptions& options, std::vector<grpc::Service*> services) {
@@ -246,6 +283,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   if (options.max_message_bytes <= 0) {
     return absl::InvalidArgumentError("max_message_bytes must be positive");
   }
+  RETURN_IF_ERROR(CheckLimits(options));
   for (auto* s : services) {
     if (s == nullptr) return absl::InvalidArgumentError("null service passed to GrpcServer::Start");
     if (auto* face = dynamic_cast<Face*>(s)) RETURN_IF_ERROR(face->CheckComplete());
@@ -264,7 +302,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   }
   ASSIGN_OR_RETURN(auto credentials, MakeCredentials(options));
 
-  auto server = std::unique_ptr<GrpcServer>(new GrpcServer(std::move(auth), options.listen));
+  auto server =
+      std::unique_ptr<GrpcServer>(new GrpcServer(std::move(auth), options.listen, options));
   // Claimed before the port opens so that no call can find no handler.
   if (!ClaimActiveHandler(&server->handler_)) {
     server->shut_down_ = true;  // nothing to shut down; keep the other's claim
@@ -289,6 +328,15 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   // gRPC sets SO_REUSEPORT by default, which lets a second server share a
   // port silently; a port in use must be an error instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Dead clients: ping connections that have calls open, and close those
+  // that do not answer, which cancels their streams. Pings continue on a
+  // stream that sends nothing (an idle subscription), which gRPC otherwise
+  // stops after two.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(options.keepalive_time.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             static_cast<int>(options.keepalive_timeout.count()));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.AddListeningPort(options.listen, credentials, &server->port_);
@@ -362,6 +410,8 @@ void GrpcServer::Shutdown(std::chrono::milliseconds drain) {
     server_->Wait();
     Log().Info("gRPC server stopped", {{"listen", listen_}, {"port", port_}});
   }
+  // Every call has ended, so no stream needs its threads any more.
+  streams_->Stop();
   ReleaseActiveHandler(&handler_);
 }
 

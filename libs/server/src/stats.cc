@@ -77,4 +77,13 @@ std::vector<MethodStats> ServerStats::Snapshot() const {
   return out;
 }
 
+StreamCounts ServerStats::Streams() const {
+  StreamCounts c;
+  c.open = streams_open_.load(std::memory_order_relaxed);
+  c.refused_per_principal = refused_per_principal_.load(std::memory_order_relaxed);
+  c.refused_server = refused_server_.load(std::memory_order_relaxed);
+  c.write_timeouts = write_timeouts_.load(std::memory_order_relaxed);
+  return c;
+}
+
 }  // namespace threadline::server

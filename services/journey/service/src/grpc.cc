@@ -16,25 +16,13 @@ std::unique_ptr<grpc::Service> NewJourneyGrpc(Projector* projector, JourneyGrpcO
               return p.GetCustomerContext(r.customer_id());
             }),
       Query(TL_RPC(JourneyService, FindCustomer), &Projector::FindCustomer),
+      // No thread per stream: the server pulls each update from the
+      // subscription when the client has taken the previous one, and ends
+      // the stream when the token is revoked (see server::Stream).
       Stream(
           TL_RPC(JourneyService, SubscribeJourney),
-          [options](Projector& p, grpc::ServerContext& ctx, const v1::SubscribeJourneyRequest& r,
-                    grpc::ServerWriter<v1::JourneyUpdate>& writer, server::CredentialWatch& watch) {
-            // Headers go out at once so a client knows it is subscribed.
-            writer.SendInitialMetadata();
-            // A revoked token ends the stream with the check's status,
-            // at the next update or wake-up of the feed (every 200 ms).
-            absl::Status revoked;
-            auto still_authorised = [&] {
-              revoked = watch.Check();
-              return revoked.ok();
-            };
-            absl::Status status = p.Subscribe(
-                r,
-                [&](const v1::JourneyUpdate& u) { return still_authorised() && writer.Write(u); },
-                [&] { return ctx.IsCancelled() || !still_authorised(); },
-                options.max_subscriber_lag);
-            return revoked.ok() ? status : revoked;
+          [options](Projector& p, const v1::SubscribeJourneyRequest& r, server::StreamWake wake) {
+            return p.OpenSubscription(r, options.max_subscriber_lag, std::move(wake));
           }));
 }
 

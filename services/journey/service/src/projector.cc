@@ -126,17 +126,17 @@ class RocksProjector final : public Projector {
     return journey::ExportCustomer(*store_, customer, clock_->Now(), personal);
   }
 
+  absl::StatusOr<std::unique_ptr<server::StreamSource<v1::JourneyUpdate>>> OpenSubscription(
+      const v1::SubscribeJourneyRequest& r, uint64_t max_lag, server::StreamWake wake) override {
+    return feed_.Subscribe(
+        r, max_lag, [this](v1::JourneyUpdate& u) { return Reveal(u); }, std::move(wake));
+  }
+
   absl::Status Subscribe(const v1::SubscribeJourneyRequest& r,
                          const std::function<bool(const v1::JourneyUpdate&)>& on_update,
                          const std::function<bool()>& cancelled, uint64_t max_lag) override {
-    return feed_.Subscribe(r, on_update, cancelled, max_lag, [this](v1::JourneyUpdate& u) {
-      Personal personal(options_.keys);
-      RETURN_IF_ERROR(personal.OpenEntry(*u.mutable_entry()));
-      auto context =
-          journey::GetCustomerContext(*store_, u.entry().customer_id(), clock_->Now(), personal);
-      if (context.ok()) *u.mutable_context() = std::move(*context);
-      return absl::OkStatus();
-    });
+    return feed_.Subscribe(r, on_update, cancelled, max_lag,
+                           [this](v1::JourneyUpdate& u) { return Reveal(u); });
   }
 
   absl::StatusOr<std::string> Fingerprint(const std::set<std::string>& customers) override {
@@ -158,6 +158,16 @@ class RocksProjector final : public Projector {
   }
 
  private:
+  // A feed update as a subscriber sees it: its entry opened, the card added.
+  absl::Status Reveal(v1::JourneyUpdate& u) {
+    Personal personal(options_.keys);
+    RETURN_IF_ERROR(personal.OpenEntry(*u.mutable_entry()));
+    auto context =
+        journey::GetCustomerContext(*store_, u.entry().customer_id(), clock_->Now(), personal);
+    if (context.ok()) *u.mutable_context() = std::move(*context);
+    return absl::OkStatus();
+  }
+
   // The consumer's ApplyBatchFn: the batch and its offsets in one write.
   absl::Status Project(const std::vector<bus::Message>& batch, const bus::Offsets& next) {
     StoreWriter writer(*store_, feed_.sequence(), options_.keys);

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -375,6 +376,47 @@ TEST_F(ProjectorTest, SubscribersResumeFromATokenWithNothingMissedOrRepeated) {
                  r, [](const v1::JourneyUpdate&) { return true; }, [] { return true; }, 1)
                 .code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A subscription pulled without a thread of its own (what a gRPC stream
+// does): kWait when there is nothing new, one wake when there is, then the
+// update with its card; UNAVAILABLE once the projector stops.
+TEST_F(ProjectorTest, ASubscriptionWaitsWithoutAThreadAndIsWokenByNewEntries) {
+  auto p = OpenProjector("journey");
+  ASSERT_OK(p->Start());
+  Publish(Registered(0, "e0"));
+  ASSERT_TRUE(WaitFor([&] { return p->Stats().sequence == 1; }));
+  std::atomic<int> wakes{0};
+  v1::SubscribeJourneyRequest r;  // from now, every customer
+  auto sub = p->OpenSubscription(r, 1000, [&] { ++wakes; });
+  ASSERT_OK(sub);
+  EXPECT_EQ(p->Stats().subscribers, 1u);
+  v1::JourneyUpdate u;
+  auto step = (*sub)->Next(u);
+  ASSERT_OK(step);
+  EXPECT_EQ(*step, server::StreamStep::kWait);
+  EXPECT_EQ(wakes.load(), 0);
+
+  Publish(Contact(1, "e1"));
+  ASSERT_TRUE(WaitFor([&] { return wakes.load() == 1; }));
+  step = (*sub)->Next(u);
+  ASSERT_OK(step);
+  ASSERT_EQ(*step, server::StreamStep::kMessage);
+  EXPECT_EQ(u.entry().event_id(), "e1");
+  EXPECT_EQ(u.context().name(), "Anna de Vries");
+  EXPECT_EQ(u.resume_token(), "2");
+  // Caught up: it waits again (after looking once more at the head).
+  do {
+    step = (*sub)->Next(u);
+    ASSERT_OK(step);
+  } while (*step == server::StreamStep::kAgain);
+  EXPECT_EQ(*step, server::StreamStep::kWait);
+
+  p->Stop();
+  EXPECT_EQ(wakes.load(), 2);  // the stop wakes it too
+  EXPECT_EQ((*sub)->Next(u).status().code(), absl::StatusCode::kUnavailable);
+  sub->reset();
+  EXPECT_EQ(p->Stats().subscribers, 0u);
 }
 
 TEST_F(ProjectorTest, SlowSubscriberIsCutOffWithAClearStatus) {

@@ -157,8 +157,9 @@ using AllowedFn = std::function<bool(Role, std::string_view method)>;
 // re-authenticates the stream's authorization header whenever the tokens
 // were reloaded since it last looked, and otherwise costs one atomic load,
 // so a stream may call it before every write and at every wake-up. Once it
-// fails it keeps failing. Not thread-safe: one per stream, used by the
-// stream's thread. The Authenticator must outlive it.
+// fails it keeps failing. Not thread-safe: one per stream, used by one
+// thread at a time (the stream's, or whichever stream thread pulls its next
+// message). The Authenticator must outlive it.
 class CredentialWatch {
  public:
   // `authorization` is the header the call authenticated with (nullopt: it

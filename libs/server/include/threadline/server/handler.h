@@ -24,16 +24,20 @@
 
 namespace threadline::server {
 
+class Streams;
+
 using HandlerBody = std::function<absl::Status(const Principal&)>;
 
 // Same code, same message. absl and gRPC share the numeric codes.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
-// Runs handlers against one Authenticator and one ServerStats (both borrowed;
-// they must outlive it). Thread-safe; GrpcServer owns one.
+// Runs handlers against one Authenticator, one ServerStats and the server's
+// open streams (all borrowed; they must outlive it). Thread-safe; GrpcServer
+// owns one.
 class CallHandler {
  public:
-  CallHandler(const Authenticator* auth, ServerStats* stats) : auth_(auth), stats_(stats) {}
+  CallHandler(const Authenticator* auth, ServerStats* stats, Streams* streams)
+      : auth_(auth), stats_(stats), streams_(streams) {}
 
   // `method` must be the full gRPC method name (use TL_GRPC_METHOD).
   // UNAUTHENTICATED without a valid token; PERMISSION_DENIED naming the role
@@ -47,12 +51,24 @@ class CallHandler {
   CredentialWatch Watch(const grpc::ServerContextBase& ctx, std::string_view method,
                         const Principal& who) const;
 
+  // The caller of `ctx` if it may call `method`: the first two steps of
+  // Handle, logged the same way. For streams, which are not run by Handle.
+  [[nodiscard]] absl::StatusOr<Principal> Authorize(const grpc::ServerContextBase& ctx,
+                                                    std::string_view method) const;
+
+  // Counts one finished call of `method`, as Handle does.
+  void Record(std::string_view method, int code, std::chrono::nanoseconds latency) const;
+
+  ServerStats& stats() const { return *stats_; }
+  Streams& streams() const { return *streams_; }
+
  private:
   grpc::Status Run(grpc::ServerContextBase* ctx, std::string_view method,
                    const HandlerBody& body) const;
 
   const Authenticator* auth_;
   ServerStats* stats_;
+  Streams* streams_;
 };
 
 // CallHandler::Handle with the handler of the GrpcServer running in this
@@ -60,11 +76,5 @@ class CallHandler {
 // GrpcServer: UNAVAILABLE, so a service must be served through GrpcServer,
 // tests included.
 grpc::Status Handle(grpc::ServerContextBase* ctx, std::string_view method, const HandlerBody& body);
-
-// CallHandler::Watch with the handler of the running GrpcServer; UNAVAILABLE
-// without one. For the body of a stream run by Handle.
-[[nodiscard]] absl::StatusOr<CredentialWatch> WatchCredentials(const grpc::ServerContextBase& ctx,
-                                                               std::string_view method,
-                                                               const Principal& who);
 
 }  // namespace threadline::server

@@ -23,6 +23,8 @@ class Service;
 
 namespace threadline::server {
 
+class Streams;
+
 struct ServerOptions {
   // host:port to listen on; port 0 picks a free port (see GrpcServer::port).
   // Also "[::1]:port" and "unix:/path". Default: 127.0.0.1:50051.
@@ -44,6 +46,30 @@ struct ServerOptions {
   std::string tls_client_ca;
   // Largest request or response message. Default: 4 MiB (gRPC's own).
   int max_message_bytes = 4 * 1024 * 1024;
+
+  // Limits on server streams (SubscribeJourney). A stream holds no thread;
+  // these bound the memory and work that one client can claim.
+  //
+  // Streams open at once over every caller; the next is refused with
+  // RESOURCE_EXHAUSTED naming --grpc-max-streams. Default: 2000.
+  size_t max_streams = 2000;
+  // Streams one principal (a token's name) may hold open at once; the next
+  // is refused with RESOURCE_EXHAUSTED naming
+  // --grpc-max-streams-per-principal. Default: 100.
+  size_t max_streams_per_principal = 100;
+  // A stream whose client has not taken a message for this long (it stopped
+  // reading, or its connection died without a word while updates were
+  // due) is cancelled. Default: 30 s.
+  std::chrono::milliseconds stream_write_timeout{30000};
+  // Threads that prepare the messages of every open stream. Default: 4.
+  size_t stream_threads = 4;
+  // HTTP/2 keepalive: while a connection has calls open, the server pings it
+  // this often, and closes it (cancelling its calls, so their streams are
+  // reaped) when a ping is not answered within keepalive_timeout. Catches
+  // clients that vanished without closing the connection. Defaults: 30 s
+  // and 10 s.
+  std::chrono::milliseconds keepalive_time{30000};
+  std::chrono::milliseconds keepalive_timeout{10000};
 };
 
 // True for addresses only this host can reach: 127.0.0.0/8, ::1, localhost
@@ -78,6 +104,8 @@ class GrpcServer {
   Authenticator& auth() { return *auth_; }
   const ServerStats& stats() const { return stats_; }
   const CallHandler& handler() const { return handler_; }
+  // Server streams open now.
+  size_t open_streams() const;
 
   // Re-reads the tokens file (SIGHUP); logs the outcome. On error the old
   // tokens stay in force.
@@ -88,16 +116,16 @@ class GrpcServer {
   void SetServing(const std::string& service_name, bool serving);
 
   // Marks everything NOT_SERVING, stops accepting calls, lets running calls
-  // finish for up to `drain` and then cancels them; returns when every
-  // handler has returned (streaming handlers must watch IsCancelled()).
-  // Idempotent.
+  // finish for up to `drain` and then cancels them (open streams end then);
+  // returns when every call has ended. Idempotent.
   void Shutdown(std::chrono::milliseconds drain);
 
  private:
-  GrpcServer(std::unique_ptr<Authenticator> auth, std::string listen);
+  GrpcServer(std::unique_ptr<Authenticator> auth, std::string listen, const ServerOptions& options);
 
   std::unique_ptr<Authenticator> auth_;
   ServerStats stats_;
+  std::unique_ptr<Streams> streams_;  // after gRPC has finished every call
   CallHandler handler_;
   std::string listen_;
   int port_ = 0;

@@ -43,6 +43,14 @@ struct MethodStats {
   uint64_t total_calls() const;
 };
 
+// Server streams, over every streaming method.
+struct StreamCounts {
+  uint64_t open = 0;                   // streams open now
+  uint64_t refused_per_principal = 0;  // refused: the caller had its most open
+  uint64_t refused_server = 0;         // refused: the server had its most open
+  uint64_t write_timeouts = 0;         // ended: the client took nothing for too long
+};
+
 // Thread-safe. Recording takes a shared lock and atomic increments; only the
 // first call of a method takes the exclusive lock.
 class ServerStats {
@@ -57,6 +65,16 @@ class ServerStats {
   // Every method seen so far, sorted by name.
   std::vector<MethodStats> Snapshot() const;
 
+  // Stream bookkeeping (see StreamCounts).
+  void StreamOpened() { streams_open_.fetch_add(1, std::memory_order_relaxed); }
+  void StreamClosed() { streams_open_.fetch_sub(1, std::memory_order_relaxed); }
+  void StreamRefused(bool per_principal) {
+    (per_principal ? refused_per_principal_ : refused_server_)
+        .fetch_add(1, std::memory_order_relaxed);
+  }
+  void StreamWriteTimedOut() { write_timeouts_.fetch_add(1, std::memory_order_relaxed); }
+  StreamCounts Streams() const;
+
  private:
   struct Counters {
     std::array<std::atomic<uint64_t>, kStatusCodeCount> calls{};
@@ -66,6 +84,10 @@ class ServerStats {
 
   mutable std::shared_mutex mu_;
   std::map<std::string, std::unique_ptr<Counters>, std::less<>> methods_;  // guarded by mu_
+  std::atomic<uint64_t> streams_open_{0};
+  std::atomic<uint64_t> refused_per_principal_{0};
+  std::atomic<uint64_t> refused_server_{0};
+  std::atomic<uint64_t> write_timeouts_{0};
 };
 
 }  // namespace threadline::server

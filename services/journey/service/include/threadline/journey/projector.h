@@ -16,6 +16,7 @@
 #include "threadline/common/clock.h"
 #include "threadline/common/histogram.h"
 #include "threadline/domain/topics.h"
+#include "threadline/server/stream.h"
 #include "threadline/v1/journey.pb.h"
 
 namespace threadline::privacy {
@@ -62,7 +63,7 @@ struct ProjectorStats {
   uint64_t erasures = 0;            // CustomerErased events applied
   uint64_t sequence = 0;            // last journey sequence number
   uint64_t published_sequence = 0;  // last sequence confirmed on domain::kJourneyTopic
-  uint64_t subscribers = 0;         // Subscribe calls running now
+  uint64_t subscribers = 0;         // subscriptions open now
   // recorded_at of each projected event to its commit in the projection:
   // what an agent waits for a department's change to show on the card.
   HistogramSnapshot end_to_end;
@@ -109,9 +110,18 @@ class Projector {
   virtual absl::StatusOr<v1::CustomerDataExport> ExportCustomer(const std::string& customer_id) = 0;
 
   // Updates after `resume_token` (empty: from now) for the given customers
-  // (empty: all), until `on_update` returns false or the projector stops.
-  // Blocks the calling thread. RESOURCE_EXHAUSTED if the subscriber falls
-  // more than `max_lag` updates behind.
+  // (empty: all), each with the customer's card, pulled one at a time: what
+  // a gRPC stream serves without a thread of its own. After Next says
+  // kWait, `wake` is called once there may be more. Next ends with
+  // RESOURCE_EXHAUSTED if the subscriber falls more than `max_lag` updates
+  // behind, and with UNAVAILABLE once the projector stops. INVALID_ARGUMENT
+  // for a bad request. The subscription must go before the projector.
+  virtual absl::StatusOr<std::unique_ptr<server::StreamSource<v1::JourneyUpdate>>> OpenSubscription(
+      const v1::SubscribeJourneyRequest& request, uint64_t max_lag, server::StreamWake wake) = 0;
+
+  // The same, read on the calling thread until `on_update` returns false,
+  // `cancelled` returns true (asked at least every 200 ms) or the projector
+  // stops.
   virtual absl::Status Subscribe(const v1::SubscribeJourneyRequest& request,
                                  const std::function<bool(const v1::JourneyUpdate&)>& on_update,
                                  const std::function<bool()>& cancelled, uint64_t max_lag) = 0;
