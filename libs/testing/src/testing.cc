@@ -97,4 +97,18 @@ std::vector<std::filesystem::path> FilesContaining(const std::filesystem::path& 
   return found;
 }
 
+ProcessUsage UsageOf(int pid) {
+  ProcessUsage usage;
+  std::ifstream in(pid == 0 ? std::string("/proc/self/status")
+                            : "/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) usage.rss_kib = std::strtoll(line.c_str() + 6, nullptr, 10);
+    if (line.rfind("Threads:", 0) == 0) {
+      usage.threads = static_cast<int>(std::strtol(line.c_str() + 8, nullptr, 10));
+    }
+  }
+  return usage;
+}
+
 }  // namespace threadline::testing

@@ -1,10 +1,9 @@
-// The only translation unit that includes httplib.h: its types stay out of
-// every header, and its (large) header is compiled once.
+// With listener.cc, the only translation units that include httplib.h: its
+// types stay out of every public header.
 
 #include "threadline/journey/http.h"
 
 #include <google/protobuf/util/json_util.h>
-#include <httplib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +14,7 @@
 #include <thread>
 
 #include "assets.h"
+#include "listener.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
 #include "threadline/server/handler.h"
@@ -29,9 +29,8 @@ const Logger& Log() {
   return *log;
 }
 
-// Most requests are short; every open event stream holds a thread, so the
-// pool has room for the streams plus a few for queries and static files.
-constexpr size_t kSpareThreads = 8;
+// Connections the kernel queues before they are accepted.
+constexpr int kListenBacklog = 1024;
 // A page of the timeline over HTTP, as over gRPC.
 constexpr int kMaxPageSize = 500;
 
@@ -131,6 +130,42 @@ absl::StatusOr<std::pair<std::string, int>> SplitListen(const std::string& liste
   return std::make_pair(host, static_cast<int>(*port));
 }
 
+ListenerLimits LimitsOf(const JourneyHttpOptions& o) {
+  ListenerLimits l;
+  l.max_body_bytes = o.max_body_bytes;
+  l.header_timeout = o.header_timeout;
+  l.read_timeout = o.read_timeout;
+  l.write_timeout = o.write_timeout;
+  l.keep_alive_timeout = o.keep_alive_timeout;
+  l.keep_alive_max_requests = o.keep_alive_max_requests;
+  l.max_connections = o.max_connections;
+  l.max_connections_per_ip = o.max_connections_per_ip;
+  return l;
+}
+
+absl::Status CheckLimits(const JourneyHttpOptions& o) {
+  using std::chrono::milliseconds;
+  for (auto [flag, value] : {std::pair{"--http-header-timeout-ms", o.header_timeout},
+                             std::pair{"--http-read-timeout-ms", o.read_timeout},
+                             std::pair{"--http-write-timeout-ms", o.write_timeout},
+                             std::pair{"--http-keep-alive-timeout-ms", o.keep_alive_timeout}}) {
+    if (value <= milliseconds(0)) {
+      return absl::InvalidArgumentError(std::string(flag) + " must be positive");
+    }
+  }
+  if (o.keep_alive_max_requests == 0) {
+    return absl::InvalidArgumentError("--http-keep-alive-max-requests must be at least 1");
+  }
+  // Every event stream holds a connection: streams may not take them all.
+  if (o.max_streams >= o.max_connections) {
+    return absl::InvalidArgumentError("--http-max-streams (" + std::to_string(o.max_streams) +
+                                      ") must be below --http-max-connections (" +
+                                      std::to_string(o.max_connections) +
+                                      "), or event streams could hold every connection");
+  }
+  return absl::OkStatus();
+}
+
 // One open event stream; `dropped` ends it at the next check.
 struct StreamState {
   std::atomic<bool> dropped{false};
@@ -140,20 +175,25 @@ class JourneyHttpImpl final : public JourneyHttp {
  public:
   JourneyHttpImpl(const JourneyHttpOptions& options, Projector* projector,
                   const server::Authenticator* auth)
-      : options_(options), projector_(projector), auth_(auth) {
+      : options_(options),
+        projector_(projector),
+        auth_(auth),
+        http_(LimitsOf(options_), [](httplib::Response& res, int code, const absl::Status& why) {
+          ReplyError(res, why);
+          res.status = code;
+        }) {
     if (!options_.allowed) options_.allowed = &server::Allowed;
   }
   ~JourneyHttpImpl() override { Stop(); }
 
   absl::Status Init() {
+    RETURN_IF_ERROR(CheckLimits(options_));
     ASSIGN_OR_RETURN(auto host_port, SplitListen(options_.listen));
     if (auth_->open() && !options_.allow_open && !server::IsLoopbackAddress(options_.listen)) {
       return absl::FailedPreconditionError("refusing to serve HTTP without tokens on " +
                                            options_.listen +
                                            ": pass --tokens-file, or listen on a loopback address");
     }
-    const size_t threads = options_.max_streams + kSpareThreads;
-    http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     // Every response: no framing by other sites, no MIME sniffing, and no
     // Referer, because URLs may carry ?access_token=.
     http_.set_default_headers({
@@ -174,6 +214,7 @@ class JourneyHttpImpl final : public JourneyHttp {
                                     " (in use, not a local address, or no permission)");
     }
     if (host_port.second != 0) port_ = host_port.second;
+    http_.RaiseBacklog(kListenBacklog);
     thread_ = std::thread([this] { http_.listen_after_bind(); });
     Log().Info("serving HTTP", {{"listen", options_.listen}, {"port", port_}});
     return absl::OkStatus();
@@ -191,6 +232,9 @@ class JourneyHttpImpl final : public JourneyHttp {
     if (stopping_.exchange(true)) return;
     DropStreams();
     http_.stop();
+    // Idle keep-alive connections and slow clients would otherwise hold
+    // their threads until their timeouts.
+    http_.CloseConnections();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -413,7 +457,7 @@ class JourneyHttpImpl final : public JourneyHttp {
   JourneyHttpOptions options_;
   Projector* projector_;
   const server::Authenticator* auth_;
-  httplib::Server http_;
+  LimitedServer http_;
   std::thread thread_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -79,5 +80,17 @@ namespace threadline::testing {
 // points it at the broker that the `kafka` CTest fixture started). Empty
 // when neither gives an address.
 std::string KafkaBootstrapForTests();
+
+}  // namespace threadline::testing
+
+namespace threadline::testing {
+
+// What /proc/PID/status says of a process's resources.
+struct ProcessUsage {
+  int64_t rss_kib = -1;  // VmRSS
+  int threads = -1;      // Threads
+};
+// Of process `pid`; 0: this process. -1 fields when it cannot be read.
+ProcessUsage UsageOf(int pid = 0);
 
 }  // namespace threadline::testing

@@ -28,7 +28,7 @@ struct JourneyHttpOptions {
   // load balancers do not close it. Default: 15 s.
   std::chrono::milliseconds heartbeat{15000};
   // Event streams open at once; more are refused with 503, because each
-  // holds a server thread. Default: 64.
+  // holds a connection and its thread. Below max_connections. Default: 64.
   size_t max_streams = 64;
   // A stream more than this many updates behind is ended (the browser
   // resumes from its last id). Default: 10000, as for gRPC.
@@ -37,19 +37,55 @@ struct JourneyHttpOptions {
   // going live (its `backlog` query parameter; none by default), so a
   // freshly opened dashboard shows recent activity. Default: 1000.
   uint64_t max_backlog = 1000;
+
+  // Limits no client can exceed (each a flag of `threadline serve`; see
+  // docs/operations.md, "Limits").
+  //
+  // Largest request body. A larger one is refused with 413 from its
+  // Content-Length, before any of it is read and before its token is looked
+  // at; a body without Content-Length (chunked) with 411. Default: 64 KiB
+  // (the API takes no bodies).
+  size_t max_body_bytes = 64 * 1024;
+  // The request line and headers must be in within this (from the accept,
+  // or from the first byte of a later request on the connection); a slower
+  // client is answered 400 and closed. Default: 10 s.
+  std::chrono::milliseconds header_timeout{10000};
+  // A request's body must be in within this after its headers. Default:
+  // 10 s.
+  std::chrono::milliseconds read_timeout{10000};
+  // Longest wait for a client to take response bytes; also ends an event
+  // stream whose browser stopped reading. Default: 10 s.
+  std::chrono::milliseconds write_timeout{10000};
+  // An idle keep-alive connection is closed after this. Default: 5 s.
+  std::chrono::milliseconds keep_alive_timeout{5000};
+  // Requests served on one connection; the last is answered with
+  // "Connection: close". Default: 100.
+  size_t keep_alive_max_requests = 100;
+  // Connections open at once, each with a thread while it lasts; one more
+  // is answered 503 and closed at once. Default: 256.
+  size_t max_connections = 256;
+  // Connections open at once from one client address; one more is answered
+  // 503 and closed at once, so slow clients on one address cannot take every
+  // connection. Behind a reverse proxy every client has the proxy's
+  // address: raise it to max_connections there. 0: no such limit. Default:
+  // 64.
+  size_t max_connections_per_ip = 64;
+
   // The role check, a full gRPC method name per endpoint. Default (null):
   // server::Allowed, the policy gRPC uses. Tests replace it to reach the
   // 403 path, which the real policy never takes for the journey's reads.
   std::function<bool(server::Role, std::string_view method)> allowed;
 };
 
-// Serves HTTP on its own thread pool between Start() and Stop(). Borrows the
-// projector and authenticator, which must outlive it. Thread-safe.
+// Serves HTTP between Start() and Stop(), a thread per open connection (at
+// most max_connections). Borrows the projector and authenticator, which must
+// outlive it. Thread-safe.
 class JourneyHttp {
  public:
   // Binds and starts serving. UNAVAILABLE naming the address if it cannot
   // listen; FAILED_PRECONDITION for an open authenticator on a non-loopback
-  // address without allow_open.
+  // address without allow_open; INVALID_ARGUMENT naming the flag for a limit
+  // out of range.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<JourneyHttp>> Start(
       const JourneyHttpOptions& options, Projector* projector, const server::Authenticator* auth);
 
