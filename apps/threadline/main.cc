@@ -53,6 +53,81 @@ void AddCommonFlags(CLI::App* cmd, threadline::app::SuiteOptions& o,
       ->capture_default_str();
 }
 
+// A duration flag in milliseconds, for `target`.
+void AddMillis(CLI::App* cmd, const std::string& flag, const std::string& env,
+               std::chrono::milliseconds& target, const std::string& help) {
+  cmd->add_option_function<int64_t>(
+         flag, [&target](const int64_t& ms) { target = std::chrono::milliseconds(ms); }, help)
+      ->envname(env)
+      ->check(CLI::PositiveNumber)
+      ->default_str(std::to_string(target.count()));
+}
+
+// The limits no client can exceed (docs/operations.md, "Limits"); defaults
+// from server::ServerOptions and journey::JourneyHttpOptions.
+void AddLimitFlags(CLI::App* serve, threadline::app::SuiteOptions& o) {
+  auto& g = o.grpc;
+  serve
+      ->add_option("--grpc-max-streams", g.max_streams,
+                   "gRPC server streams (SubscribeJourney) open at once on this server; more are "
+                   "refused with RESOURCE_EXHAUSTED")
+      ->envname("THREADLINE_GRPC_MAX_STREAMS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  serve
+      ->add_option("--grpc-max-streams-per-principal", g.max_streams_per_principal,
+                   "gRPC server streams one principal (token) may hold open at once")
+      ->envname("THREADLINE_GRPC_MAX_STREAMS_PER_PRINCIPAL")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  AddMillis(serve, "--grpc-stream-write-timeout-ms", "THREADLINE_GRPC_STREAM_WRITE_TIMEOUT_MS",
+            g.stream_write_timeout,
+            "a gRPC stream whose client takes no message for this long is ended");
+  AddMillis(serve, "--grpc-keepalive-time-ms", "THREADLINE_GRPC_KEEPALIVE_TIME_MS",
+            g.keepalive_time, "ping gRPC connections with open calls this often");
+  AddMillis(serve, "--grpc-keepalive-timeout-ms", "THREADLINE_GRPC_KEEPALIVE_TIMEOUT_MS",
+            g.keepalive_timeout,
+            "close a gRPC connection (ending its streams) whose ping is not answered within this");
+  auto& h = o.http;
+  serve
+      ->add_option("--http-max-body-bytes", h.max_body_bytes,
+                   "largest HTTP request body; larger ones get 413 before they are read")
+      ->envname("THREADLINE_HTTP_MAX_BODY_BYTES")
+      ->capture_default_str();
+  AddMillis(serve, "--http-header-timeout-ms", "THREADLINE_HTTP_HEADER_TIMEOUT_MS",
+            h.header_timeout, "an HTTP request's line and headers must arrive within this");
+  AddMillis(serve, "--http-read-timeout-ms", "THREADLINE_HTTP_READ_TIMEOUT_MS", h.read_timeout,
+            "an HTTP request's body must arrive within this after its headers");
+  AddMillis(serve, "--http-write-timeout-ms", "THREADLINE_HTTP_WRITE_TIMEOUT_MS", h.write_timeout,
+            "longest wait for an HTTP client to take response bytes");
+  AddMillis(serve, "--http-keep-alive-timeout-ms", "THREADLINE_HTTP_KEEP_ALIVE_TIMEOUT_MS",
+            h.keep_alive_timeout, "an idle keep-alive HTTP connection is closed after this");
+  serve
+      ->add_option("--http-keep-alive-max-requests", h.keep_alive_max_requests,
+                   "requests served on one HTTP connection before it is closed")
+      ->envname("THREADLINE_HTTP_KEEP_ALIVE_MAX_REQUESTS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  serve
+      ->add_option("--http-max-connections", h.max_connections,
+                   "HTTP connections open at once; more are answered 503 and closed")
+      ->envname("THREADLINE_HTTP_MAX_CONNECTIONS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  serve
+      ->add_option("--http-max-connections-per-ip", h.max_connections_per_ip,
+                   "HTTP connections open at once from one client address (0: no limit; behind "
+                   "a proxy, raise it to --http-max-connections)")
+      ->envname("THREADLINE_HTTP_MAX_CONNECTIONS_PER_IP")
+      ->capture_default_str();
+  serve
+      ->add_option("--http-max-streams", h.max_streams,
+                   "HTTP event streams open at once (each holds a connection); more get 503")
+      ->envname("THREADLINE_HTTP_MAX_STREAMS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
 bool ParseKafkaConfig(const std::vector<std::string>& in, threadline::app::SuiteOptions& o) {
   for (const auto& kv : in) {
     auto eq = kv.find('=');
@@ -166,6 +241,7 @@ int main(int argc, char** argv) {
                    "pod name on Kubernetes)")
       ->envname("THREADLINE_INSTANCE");
   AddCommonFlags(serve, options, kafka_config);
+  AddLimitFlags(serve, options);
 
   auto* journey = app.add_subcommand("journey", "journey projection tools");
   journey->require_subcommand(1);

@@ -192,7 +192,7 @@ class SuiteImpl final : public Suite {
           "no key vault in this process (the privacy target): personal data is stored and "
           "published unsealed");
     }
-    server::ServerOptions so;
+    server::ServerOptions so = options_.grpc;
     so.listen = options_.listen;
     so.tokens_file = options_.tokens_file;
     so.tls_cert = options_.tls_cert;
@@ -206,7 +206,7 @@ class SuiteImpl final : public Suite {
             "or drop the flag");
       }
       // After the gRPC server: HTTP checks the same tokens, which it owns.
-      journey::JourneyHttpOptions ho;
+      journey::JourneyHttpOptions ho = options_.http;
       ho.listen = options_.http_listen;
       ASSIGN_OR_RETURN(journey_http_,
                        journey::JourneyHttp::Start(ho, projector_.get(), &server_->auth()));

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "threadline/journey/http.h"
+#include "threadline/server/server.h"
 
 namespace threadline::app {
 
@@ -54,6 +56,12 @@ struct SuiteOptions {
   // The master key before a rotation: the vault is rewrapped under
   // master_key_file at start-up (docs/privacy.md).
   std::string previous_master_key_file;
+  // The gRPC server's stream limits and keepalive, and the HTTP listener's
+  // limits: their meaning and defaults are on the fields of
+  // server::ServerOptions and journey::JourneyHttpOptions. (Addresses,
+  // tokens and TLS come from the fields above.)
+  server::ServerOptions grpc;
+  journey::JourneyHttpOptions http;
 };
 
 // Every part of a running suite: bus, stores, relays, services, projector
