@@ -74,6 +74,7 @@ absl::Status CompactDatabase(const std::string& dir) {
     if (s.ok()) s = opened.db->CompactRange(rocksdb::CompactRangeOptions(), h, nullptr, nullptr);
     if (result.ok()) result = rocks::FromRocks(s, "compacting " + dir);
   }
+  opened.guard->Stop();
   for (auto* h : opened.handles) {
     auto s = opened.db->DestroyColumnFamilyHandle(h);
     if (result.ok()) result = rocks::FromRocks(s, "closing " + dir);

@@ -1,5 +1,3 @@
-#include "threadline/bus/embedded.h"
-
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -10,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "threadline/bus/embedded.h"
 #include "threadline/common/coding.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
@@ -112,8 +111,8 @@ class EmbeddedConsumer;
 
 class EmbeddedBus final : public Bus {
  public:
-  EmbeddedBus(EmbeddedBusOptions options, std::unique_ptr<rocksdb::DB> db)
-      : options_(std::move(options)), db_(std::move(db)) {}
+  EmbeddedBus(EmbeddedBusOptions options, rocks::Opened opened)
+      : options_(std::move(options)), db_(std::move(opened.db)), guard_(std::move(opened.guard)) {}
 
   ~EmbeddedBus() override {
     {
@@ -122,8 +121,11 @@ class EmbeddedBus final : public Bus {
       queue_cv_.notify_all();
     }
     if (writer_.joinable()) writer_.join();
+    guard_->Stop();
     db_->Close().PermitUncheckedError();
   }
+
+  std::optional<StoreHealth> LocalStoreHealth() const override { return guard_->Health(); }
 
   absl::Status Init() {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
@@ -138,9 +140,9 @@ class EmbeddedBus final : public Bus {
         std::unique_ptr<rocksdb::Iterator> mit(db_->NewIterator(rocksdb::ReadOptions()));
         mit->SeekForPrev(MessageKey(topic, p, INT64_MAX));
         if (mit->Valid() && mit->key().starts_with(prefix)) {
-          ends[p] = static_cast<int64_t>(
-                        GetFixed64BE(mit->key().ToStringView().substr(prefix.size()))) +
-                    1;
+          ends[p] =
+              static_cast<int64_t>(GetFixed64BE(mit->key().ToStringView().substr(prefix.size()))) +
+              1;
         }
         RETURN_IF_ERROR(FromRocks(mit->status(), "scanning topic " + topic));
       }
@@ -162,8 +164,9 @@ class EmbeddedBus final : public Bus {
       PutFixed32BE(value, static_cast<uint32_t>(t.partitions));
       rocksdb::WriteOptions wo;
       wo.sync = options_.sync;
-      RETURN_IF_ERROR(
-          FromRocks(db_->Put(wo, kTopicMetaPrefix + t.name, value), "creating topic " + t.name));
+      rocksdb::WriteBatch batch;
+      batch.Put(kTopicMetaPrefix + t.name, value).PermitUncheckedError();
+      RETURN_IF_ERROR(guard_->Write(wo, &batch, "creating topic " + t.name));
       end_offsets_[t.name].assign(t.partitions, 0);
     }
     return absl::OkStatus();
@@ -270,23 +273,25 @@ class EmbeddedBus final : public Bus {
       {
         std::lock_guard lock(mu_);
         for (auto& p : batch) {
-          auto& ends = next.try_emplace(p.message.topic, end_offsets_[p.message.topic]).first->second;
+          auto& ends =
+              next.try_emplace(p.message.topic, end_offsets_[p.message.topic]).first->second;
           int64_t offset = ends[p.partition]++;
           offsets.push_back(offset);
-          wb.Put(MessageKey(p.message.topic, p.partition, offset),
-                 EncodeRecord(p.message, NowMs()))
+          wb.Put(MessageKey(p.message.topic, p.partition, offset), EncodeRecord(p.message, NowMs()))
               .PermitUncheckedError();
         }
       }
       rocksdb::WriteOptions wo;
       wo.sync = options_.sync;
-      absl::Status status = FromRocks(db_->Write(wo, &wb), "writing to the embedded bus");
+      absl::Status status = guard_->Write(wo, &wb, "writing to the embedded bus");
       if (status.ok()) {
         std::lock_guard lock(mu_);
         for (auto& [topic, ends] : next) end_offsets_[topic] = ends;
         ++appended_;
         appended_cv_.notify_all();
-      } else {
+      } else if (guard_->Health().writable || refused_log_.Allow()) {
+        // While the bus cannot write, every batch fails alike and the guard
+        // has said why.
         log_.Error("write failed", {{"error", status.ToString()}});
       }
       for (size_t i = 0; i < batch.size(); ++i) {
@@ -299,6 +304,7 @@ class EmbeddedBus final : public Bus {
 
   EmbeddedBusOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<rocks::WriteGuard> guard_;  // every write goes through it
   std::mutex mu_;
   std::condition_variable queue_cv_;
   std::condition_variable appended_cv_;
@@ -308,6 +314,7 @@ class EmbeddedBus final : public Bus {
   bool stopping_ = false;
   std::thread writer_;
   Logger log_{"bus.embedded"};
+  LogEvery refused_log_{std::chrono::seconds(10)};
 };
 
 absl::Status EmbeddedPublisher::Publish(OutMessage message, DeliveryCallback done) {
@@ -400,8 +407,8 @@ absl::StatusOr<std::unique_ptr<Bus>> OpenEmbeddedBus(const EmbeddedBusOptions& o
   if (options.path.empty()) return absl::InvalidArgumentError("embedded bus path is empty");
   rocksdb::Options o;
   o.create_if_missing = true;
-  ASSIGN_OR_RETURN(auto db, rocks::Open(o, options.path, "embedded bus"));
-  auto bus = std::make_unique<EmbeddedBus>(options, std::move(db));
+  ASSIGN_OR_RETURN(rocks::Opened opened, rocks::Open(o, options.path, "embedded bus"));
+  auto bus = std::make_unique<EmbeddedBus>(options, std::move(opened));
   RETURN_IF_ERROR(bus->Init());
   return std::unique_ptr<Bus>(std::move(bus));
 }

@@ -110,13 +110,17 @@ google::protobuf::Timestamp ToTimestamp(TimePoint t) {
 
 class RocksEventStore final : public EventStore {
  public:
-  RocksEventStore(Options options, std::unique_ptr<rocksdb::DB> db,
-                  std::vector<rocksdb::ColumnFamilyHandle*> cfs)
-      : options_(std::move(options)), db_(std::move(db)), cfs_(std::move(cfs)) {
+  RocksEventStore(Options options, rocks::Opened opened)
+      : options_(std::move(options)),
+        db_(std::move(opened.db)),
+        cfs_(std::move(opened.handles)),
+        guard_(std::move(opened.guard)) {
     clock_ = options_.clock ? options_.clock : &Clock::Real();
   }
 
   ~RocksEventStore() override {
+    // No recovery may run while the database closes.
+    guard_->Stop();
     for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
     db_->Close().PermitUncheckedError();
   }
@@ -152,6 +156,8 @@ class RocksEventStore final : public EventStore {
   }
 
   HistogramSnapshot AppendLatency() const override { return append_latency_.Snapshot(); }
+
+  StoreHealth Health() const override { return guard_->Health(); }
 
   // Commits `request` in the next group. An empty stream (Write) has no
   // events, no version and no concurrency check.
@@ -270,10 +276,10 @@ class RocksEventStore final : public EventStore {
   absl::Status SetOutboxCursor(const std::string& name, GlobalPosition position) override {
     // Losing the latest cursor move in a crash only re-publishes events
     // (consumers drop duplicates by event_id), so no fsync here.
-    rocksdb::WriteOptions wo;
-    return FromRocks(
-        db_->Put(wo, cfs_[kDefault], OutboxCursorKey(name), Fixed64Key(position.value())),
-        "saving the outbox cursor");
+    rocksdb::WriteBatch batch;
+    batch.Put(cfs_[kDefault], OutboxCursorKey(name), Fixed64Key(position.value()))
+        .PermitUncheckedError();
+    return guard_->Write(rocksdb::WriteOptions(), &batch, "saving the outbox cursor");
   }
 
   absl::StatusOr<std::vector<ConsumerOffset>> LoadOffsets(const std::string& consumer) override {
@@ -616,9 +622,13 @@ class RocksEventStore final : public EventStore {
     }
 
     if (staged.empty()) return;
-    absl::Status written = FromRocks(db_->Write(WriteOpts(), &batch), "appending events");
+    absl::Status written = guard_->Write(WriteOpts(), &batch, "appending events");
     if (!written.ok()) {
-      log_.Error("append failed", {{"error", written.ToString()}});
+      // While the store cannot write, every command fails the same way and
+      // the guard has said why: one line per 10 s is enough.
+      if (guard_->Health().writable || refused_log_.Allow()) {
+        log_.Error("append failed", {{"error", written.ToString()}});
+      }
       for (Writer* w : staged) w->result = written;
       return;
     }
@@ -639,6 +649,7 @@ class RocksEventStore final : public EventStore {
   const Clock* clock_ = nullptr;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  std::unique_ptr<rocks::WriteGuard> guard_;  // every write goes through it
   std::atomic<uint64_t> last_position_{0};
   LatencyHistogram append_latency_;
 
@@ -650,6 +661,7 @@ class RocksEventStore final : public EventStore {
   std::mutex listeners_mu_;
   std::vector<std::function<void(GlobalPosition)>> listeners_;
   Logger log_{"eventstore"};
+  LogEvery refused_log_{std::chrono::seconds(10)};
 };
 
 }  // namespace
@@ -672,8 +684,7 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const Options& opti
   for (const char* name : kCfNames) descriptors.emplace_back(name, cf_options);
   ASSIGN_OR_RETURN(rocks::Opened opened,
                    rocks::Open(db_options, options.path, descriptors, "event store"));
-  auto store =
-      std::make_unique<RocksEventStore>(options, std::move(opened.db), std::move(opened.handles));
+  auto store = std::make_unique<RocksEventStore>(options, std::move(opened));
   RETURN_IF_ERROR(store->Init());
   return std::unique_ptr<EventStore>(std::move(store));
 }

@@ -44,6 +44,8 @@ class Vault::Impl {
  public:
   VaultOptions options;
   std::unique_ptr<rocksdb::DB> db;
+  // Every write goes through it; declared after `db`, so it stops first.
+  std::unique_ptr<rocks::WriteGuard> guard;
   rocksdb::WriteOptions sync_write;
   // Creation and erasure of one subject's key take turns (striped by
   // subject); different subjects' new keys are written concurrently, so
@@ -93,7 +95,7 @@ class Vault::Impl {
     }
     RETURN_IF_ERROR(FromRocks(it->status(), "reading the key vault"));
     batch.Put(kMasterId, KeyId(options.master));
-    RETURN_IF_ERROR(FromRocks(db->Write(sync_write, &batch), "rewrapping the key vault"));
+    RETURN_IF_ERROR(guard->Write(sync_write, &batch, "rewrapping the key vault"));
     // The rows wrapped by the old key must not linger in old files.
     RETURN_IF_ERROR(Purge(nullptr, nullptr));
     Log().Info("key vault rewrapped under a new master key",
@@ -134,7 +136,9 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) 
                               "opening the key vault at " + options.path + " read-only"));
     impl->db.reset(db);
   } else {
-    ASSIGN_OR_RETURN(impl->db, rocks::Open(ro, options.path, "key vault"));
+    ASSIGN_OR_RETURN(rocks::Opened opened, rocks::Open(ro, options.path, "key vault"));
+    impl->db = std::move(opened.db);
+    impl->guard = std::move(opened.guard);
   }
   const std::string want = KeyId(options.master);
   ASSIGN_OR_RETURN(auto stored, impl->Get(kMasterId));
@@ -150,7 +154,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) 
     rocksdb::WriteBatch batch;
     batch.Put(kMasterId, want);
     batch.Put(kIndexKey, SealBytes(options.master, WrapAad(kIndexKey), RandomKey().view()));
-    RETURN_IF_ERROR(FromRocks(impl->db->Write(impl->sync_write, &batch), "creating the key vault"));
+    RETURN_IF_ERROR(impl->guard->Write(impl->sync_write, &batch, "creating the key vault"));
   } else if (*stored != want) {
     if (options.previous_master && KeyId(*options.previous_master) == *stored) {
       RETURN_IF_ERROR(impl->Rewrap(*options.previous_master));
@@ -183,10 +187,9 @@ absl::StatusOr<Key> Vault::Obtain(std::string_view subject) {
   if (found.erased) return ErasedError(subject);
   Key k = RandomKey();
   const std::string row = KeyRow(subject);
-  RETURN_IF_ERROR(
-      FromRocks(impl_->db->Put(impl_->sync_write, row,
-                               SealBytes(impl_->options.master, WrapAad(row), k.view())),
-                "storing a data key"));
+  rocksdb::WriteBatch batch;
+  batch.Put(row, SealBytes(impl_->options.master, WrapAad(row), k.view()));
+  RETURN_IF_ERROR(impl_->guard->Write(impl_->sync_write, &batch, "storing a data key"));
   return k;
 }
 
@@ -228,7 +231,7 @@ absl::StatusOr<Vault::Erasure> Vault::Erase(std::string_view subject) {
     rocksdb::WriteBatch batch;
     batch.Delete(row);
     batch.Put(ErasedRow(subject), std::to_string(ToUnixMicros(now)));
-    RETURN_IF_ERROR(FromRocks(impl_->db->Write(impl_->sync_write, &batch), "erasing a data key"));
+    RETURN_IF_ERROR(impl_->guard->Write(impl_->sync_write, &batch, "erasing a data key"));
     rocksdb::Slice begin(row);
     rocksdb::Slice end(row);
     RETURN_IF_ERROR(impl_->Purge(&begin, &end));
@@ -255,6 +258,11 @@ void Vault::OnErase(std::function<void(const std::string&)> listener) {
 }
 
 std::string Vault::MasterKeyId() const { return impl_->master_id; }
+
+StoreHealth Vault::Health() const {
+  // A read-only vault never writes.
+  return impl_->guard ? impl_->guard->Health() : StoreHealth{};
+}
 
 absl::StatusOr<std::optional<std::string>> Vault::WrappedKey(std::string_view subject) {
   return impl_->Get(KeyRow(subject));

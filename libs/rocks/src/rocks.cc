@@ -5,7 +5,10 @@
 #include <fstream>
 #include <set>
 
+#include "info_log.h"
+#include "threadline/common/disk.h"
 #include "threadline/common/log.h"
+#include "threadline/common/status.h"
 
 namespace threadline::rocks {
 namespace {
@@ -67,7 +70,29 @@ absl::Status Refuse(std::string_view what, const std::string& path, const std::s
       "(docs/operations.md, \"A store refuses to open\")");
 }
 
+// "1.2 MiB free of 16.0 MiB" on the filesystem of `path` (or of its
+// nearest existing parent, for a store not created yet).
+std::string FreeSpace(const std::string& path) {
+  fs::path p = path;
+  std::error_code ec;
+  while (!p.empty() && !fs::exists(p, ec) && p.has_parent_path() && p != p.parent_path()) {
+    p = p.parent_path();
+  }
+  auto d = GetDiskSpace(p.empty() ? "." : p.string());
+  if (!d.ok()) return "free space unknown";
+  return HumanBytes(d->free_bytes) + " free of " + HumanBytes(d->size_bytes);
+}
+
 absl::Status OpenError(const rocksdb::Status& s, const std::string& path, std::string_view what) {
+  if (s.IsNoSpace()) {
+    // A start on a full disk: one clear line (main prints it) and exit 1,
+    // rather than a store that could serve reads but never become ready
+    // (docs/durability.md, "Disk full").
+    return absl::UnavailableError(std::string(what) + " at " + path +
+                                  " cannot open: no space left on device (" + FreeSpace(path) +
+                                  "); free space on its volume or grow it, then start again "
+                                  "(docs/operations.md, \"Disk full\")");
+  }
   if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
     return absl::FailedPreconditionError(std::string(what) + " at " + path +
                                          " is in use by another process: " + s.ToString());
@@ -97,11 +122,33 @@ bool Exists(const std::string& path) {
   return fs::exists(fs::path(path) / "CURRENT", ec);
 }
 
+namespace {
+
+// What every open of a read-write store shares: absolute-consistency log
+// recovery, the info log that survives a full disk, and the write guard.
+std::unique_ptr<WriteGuard> Prepare(rocksdb::DBOptions& o, const std::string& path,
+                                    std::string_view what, bool existing) {
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+  if (!existing && o.create_if_missing) {
+    // RocksDB creates the directory (not its parents) in DB::Open, and the
+    // LOG is opened before that.
+    std::error_code ec;
+    fs::create_directory(path, ec);
+  }
+  // A read-only open (DB::OpenForReadOnly) has no info log, so only these
+  // need one that survives a full disk.
+  if (o.info_log == nullptr) o.info_log = std::make_shared<InfoLog>(path, o.info_log_level);
+  auto guard = std::make_unique<WriteGuard>(std::string(what), path);
+  guard->Prepare(o);
+  return guard;
+}
+
+}  // namespace
+
 absl::StatusOr<Opened> Open(const rocksdb::DBOptions& options, const std::string& path,
                             const std::vector<rocksdb::ColumnFamilyDescriptor>& families,
                             std::string_view what, const OpenPolicy& policy) {
   rocksdb::DBOptions o = options;
-  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
   const bool existing = Exists(path);
   o.create_missing_column_families = !existing || policy.may_add_families;
   if (existing) {
@@ -123,22 +170,31 @@ absl::StatusOr<Opened> Open(const rocksdb::DBOptions& options, const std::string
     }
   }
   Opened out;
+  out.guard = Prepare(o, path, what, existing);
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(o, path, families, &out.handles, &raw);
   if (!s.ok()) return OpenError(s, path, what);
   out.db.reset(raw);
+  if (absl::Status attached = out.guard->Attach(out.db.get()); !attached.ok()) {
+    for (auto* h : out.handles) out.db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    return attached;
+  }
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<rocksdb::DB>> Open(const rocksdb::Options& options,
-                                                  const std::string& path, std::string_view what) {
+absl::StatusOr<Opened> Open(const rocksdb::Options& options, const std::string& path,
+                            std::string_view what) {
   rocksdb::Options o = options;
-  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
-  if (Exists(path)) o.create_if_missing = false;
+  const bool existing = Exists(path);
+  if (existing) o.create_if_missing = false;
+  Opened out;
+  out.guard = Prepare(o, path, what, existing);
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(o, path, &raw);
   if (!s.ok()) return OpenError(s, path, what);
-  return std::unique_ptr<rocksdb::DB>(raw);
+  out.db.reset(raw);
+  RETURN_IF_ERROR(out.guard->Attach(out.db.get()));
+  return out;
 }
 
 void Digest::Add(std::string_view s) {

@@ -78,7 +78,7 @@ absl::Status ConvertLegacyLayout(JourneyStore& store) {
   store.Put(finish, Family::kMeta, keys::kLayoutKey, marker);
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  RETURN_IF_ERROR(FromRocks(db->Write(sync, &finish), "finishing the journey store's conversion"));
+  RETURN_IF_ERROR(store.Write(finish, "finishing the journey store's conversion", sync));
   if (total == 0) return absl::OkStatus();
   // Reclaims the old keys' space now rather than at some later compaction,
   // and spares reads of the meta family from skipping their tombstones.

@@ -154,6 +154,7 @@ class RocksProjector final : public Projector {
     s.subscribers = feed_.subscribers();
     s.end_to_end = end_to_end_.Snapshot();
     s.next_offsets = consumer_->Positions();
+    s.store = store_->Health();
     return s;
   }
 

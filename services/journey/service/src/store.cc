@@ -90,19 +90,24 @@ absl::StatusOr<std::unique_ptr<JourneyStore>> JourneyStore::Open(const std::stri
   }
   ASSIGN_OR_RETURN(rocks::Opened opened,
                    rocks::Open(options, path, descriptors, "journey store", policy));
-  std::unique_ptr<JourneyStore> store(
-      new JourneyStore(path, std::move(opened.db), std::move(opened.handles)));
+  std::unique_ptr<JourneyStore> store(new JourneyStore(
+      path, std::move(opened.db), std::move(opened.handles), std::move(opened.guard)));
   RETURN_IF_ERROR(store->CheckLayout());
   return store;
 }
 
 JourneyStore::JourneyStore(std::string path, std::unique_ptr<rocksdb::DB> db,
-                           std::vector<rocksdb::ColumnFamilyHandle*> all_handles)
-    : path_(std::move(path)), db_(std::move(db)), all_handles_(std::move(all_handles)) {
+                           std::vector<rocksdb::ColumnFamilyHandle*> all_handles,
+                           std::unique_ptr<rocks::WriteGuard> guard)
+    : path_(std::move(path)),
+      db_(std::move(db)),
+      all_handles_(std::move(all_handles)),
+      guard_(std::move(guard)) {
   for (size_t i = 0; i < keys::kFamilyCount; ++i) handles_[i] = all_handles_[i];
 }
 
 JourneyStore::~JourneyStore() {
+  guard_->Stop();
   for (auto* h : all_handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
   db_->Close().PermitUncheckedError();
 }
@@ -144,8 +149,9 @@ void JourneyStore::Delete(rocksdb::WriteBatch& batch, Family f, std::string_view
   batch.Delete(handle(f), key).PermitUncheckedError();
 }
 
-absl::Status JourneyStore::Write(rocksdb::WriteBatch& batch, std::string_view what) {
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), what);
+absl::Status JourneyStore::Write(rocksdb::WriteBatch& batch, std::string_view what,
+                                 const rocksdb::WriteOptions& options) {
+  return guard_->Write(options, &batch, what);
 }
 
 absl::StatusOr<uint64_t> JourneyStore::Counter(std::string_view key) const {

@@ -14,6 +14,8 @@
 #include "absl/status/statusor.h"
 #include "keyspace.h"
 #include "threadline/bus/offset_consumer.h"
+#include "threadline/common/store_health.h"
+#include "threadline/rocks/write_guard.h"
 
 namespace threadline::journey {
 
@@ -37,9 +39,14 @@ class JourneyStore {
   void Put(rocksdb::WriteBatch& batch, keys::Family f, std::string_view key,
            std::string_view value) const;
   void Delete(rocksdb::WriteBatch& batch, keys::Family f, std::string_view key) const;
-  // No fsync: the WAL survives kill -9, and after a machine crash the
-  // projection re-reads from the offsets committed with it.
-  [[nodiscard]] absl::Status Write(rocksdb::WriteBatch& batch, std::string_view what);
+  // No fsync by default: the WAL survives kill -9, and after a machine
+  // crash the projection re-reads from the offsets committed with it.
+  // UNAVAILABLE naming the store while it cannot write (a full disk), until
+  // it has recovered by itself (rocks::WriteGuard).
+  [[nodiscard]] absl::Status Write(rocksdb::WriteBatch& batch, std::string_view what,
+                                   const rocksdb::WriteOptions& options = {});
+  // Whether writes are accepted, for readiness and metrics.
+  StoreHealth Health() const { return guard_->Health(); }
 
   // A BE64 counter of the meta family; 0 if absent.
   absl::StatusOr<uint64_t> Counter(std::string_view key) const;
@@ -54,13 +61,15 @@ class JourneyStore {
 
  private:
   JourneyStore(std::string path, std::unique_ptr<rocksdb::DB> db,
-               std::vector<rocksdb::ColumnFamilyHandle*> all_handles);
+               std::vector<rocksdb::ColumnFamilyHandle*> all_handles,
+               std::unique_ptr<rocks::WriteGuard> guard);
   absl::Status CheckLayout();
 
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> all_handles_;  // ours and any unknown
   std::array<rocksdb::ColumnFamilyHandle*, keys::kFamilyCount> handles_{};
+  std::unique_ptr<rocks::WriteGuard> guard_;  // every write goes through it
 };
 
 }  // namespace threadline::journey

@@ -11,12 +11,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "threadline/common/store_health.h"
 
 namespace threadline::bus {
 
@@ -65,8 +67,8 @@ struct PartitionStart {
 // Called exactly once per published message, from a bus thread, once the
 // message is durable on the bus (delivery report) or has failed for good.
 // Callbacks for one partition come in publish order.
-using DeliveryCallback = std::function<void(const absl::Status& status, int32_t partition,
-                                            int64_t offset)>;
+using DeliveryCallback =
+    std::function<void(const absl::Status& status, int32_t partition, int64_t offset)>;
 
 // Publishes messages. Thread-safe. Destroying it waits for outstanding
 // deliveries up to the implementation's flush timeout.
@@ -111,6 +113,9 @@ class Bus {
   virtual absl::StatusOr<std::unique_ptr<Consumer>> NewConsumer() = 0;
   // Offset one past the last message of each partition of `topic`.
   virtual absl::StatusOr<std::vector<int64_t>> EndOffsets(const std::string& topic) = 0;
+  // Whether the bus's own store on this machine accepts writes: the
+  // embedded bus's RocksDB; none (nullopt) for Kafka.
+  virtual std::optional<StoreHealth> LocalStoreHealth() const { return std::nullopt; }
 };
 
 // Java-compatible murmur2 (Kafka's Utils.murmur2 / DefaultPartitioner): the

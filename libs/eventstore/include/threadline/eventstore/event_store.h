@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "threadline/common/clock.h"
 #include "threadline/common/histogram.h"
+#include "threadline/common/store_health.h"
 #include "threadline/common/strong_type.h"
 #include "threadline/v1/envelope.pb.h"
 
@@ -133,7 +134,9 @@ class EventStore {
 
   // Appends atomically. Errors: ABORTED when expected_version is stale;
   // ALREADY_EXISTS when a claim is held by another owner; INVALID_ARGUMENT
-  // when the idempotency key was used for a different request.
+  // when the idempotency key was used for a different request; UNAVAILABLE
+  // naming the store and the cause while it cannot write (a full disk),
+  // until it has recovered by itself.
   [[nodiscard]] virtual absl::StatusOr<AppendResult> Append(AppendRequest request) = 0;
 
   // Writes claims, releases and offsets atomically, with no events. Errors as
@@ -194,6 +197,11 @@ class EventStore {
   // Latency of successful appends as their callers saw it (group-commit
   // wait and fsync included), for the metrics endpoint.
   virtual HistogramSnapshot AppendLatency() const { return {}; }
+
+  // Whether the store accepts writes. After a failed write (a full disk) it
+  // refuses appends with UNAVAILABLE until it has recovered by itself
+  // (rocks::WriteGuard); reads go on. For readiness and metrics.
+  virtual StoreHealth Health() const { return {}; }
 };
 
 }  // namespace threadline::eventstore

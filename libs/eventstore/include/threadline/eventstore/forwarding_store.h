@@ -56,6 +56,7 @@ class ForwardingStore : public EventStore {
   absl::StatusOr<uint64_t> Checksum() override { return inner_->Checksum(); }
   absl::StatusOr<VerifyReport> Verify() override { return inner_->Verify(); }
   HistogramSnapshot AppendLatency() const override { return inner_->AppendLatency(); }
+  StoreHealth Health() const override { return inner_->Health(); }
 
  protected:
   EventStore* inner() const { return inner_; }

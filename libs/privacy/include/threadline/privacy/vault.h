@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "threadline/common/clock.h"
+#include "threadline/common/store_health.h"
 #include "threadline/privacy/keys.h"
 
 namespace threadline::privacy {
@@ -64,6 +65,9 @@ class Vault final : public KeySource {
 
   // The id of the master key the vault is wrapped with.
   std::string MasterKeyId() const;
+  // Whether the vault's store accepts writes (not while its disk is full;
+  // it recovers by itself), for readiness and metrics.
+  StoreHealth Health() const;
   // The stored (wrapped) form of a subject's key, for tests that prove it
   // is gone from disk.
   absl::StatusOr<std::optional<std::string>> WrappedKey(std::string_view subject);

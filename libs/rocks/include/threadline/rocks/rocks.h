@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "threadline/rocks/write_guard.h"
 
 namespace threadline::rocks {
 
@@ -36,20 +37,27 @@ struct OpenPolicy {
 // families) only when `path` holds no database yet. Every open recovers the
 // write-ahead log with WALRecoveryMode::kAbsoluteConsistency, so a damaged
 // log refuses the open instead of being cut short (docs/durability.md).
+// The database gets an info log (its LOG file) that cannot abort the
+// process on a full disk, as RocksDB's own does (src/info_log.h), and a
+// WriteGuard, through which the caller makes every write.
 // Errors: a database held by another process is FAILED_PRECONDITION naming
 // `what` and `path`; a damaged write-ahead log, MANIFEST or table file, or a
 // column family missing from an existing database, is DATA_LOSS naming
-// `what`, `path` and the file, and is logged at error level.
+// `what`, `path` and the file, and is logged at error level; a full disk
+// is UNAVAILABLE naming `what`, `path` and the free space.
 struct Opened {
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned by the caller
+  std::vector<rocksdb::ColumnFamilyHandle*>
+      handles;  // owned by the caller; empty for Open(Options)
+  // Every write goes through it. Stop it before closing `db`.
+  std::unique_ptr<WriteGuard> guard;
 };
 absl::StatusOr<Opened> Open(const rocksdb::DBOptions& options, const std::string& path,
                             const std::vector<rocksdb::ColumnFamilyDescriptor>& families,
                             std::string_view what, const OpenPolicy& policy = {});
 // The same for a database with only the default column family.
-absl::StatusOr<std::unique_ptr<rocksdb::DB>> Open(const rocksdb::Options& options,
-                                                  const std::string& path, std::string_view what);
+absl::StatusOr<Opened> Open(const rocksdb::Options& options, const std::string& path,
+                            std::string_view what);
 
 // True when `path` holds a RocksDB database (its CURRENT file exists).
 bool Exists(const std::string& path);

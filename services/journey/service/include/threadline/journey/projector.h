@@ -15,6 +15,7 @@
 #include "threadline/bus/bus.h"
 #include "threadline/common/clock.h"
 #include "threadline/common/histogram.h"
+#include "threadline/common/store_health.h"
 #include "threadline/domain/topics.h"
 #include "threadline/server/stream.h"
 #include "threadline/v1/journey.pb.h"
@@ -72,6 +73,9 @@ struct ProjectorStats {
   std::map<std::string, uint64_t> projected_by_type;
   // Next offset of every department partition (consumer lag = end - this).
   std::map<bus::TopicPartition, int64_t> next_offsets;
+  // Whether the journey store accepts writes (it does not while its disk is
+  // full; projecting resumes by itself once it does).
+  StoreHealth store;
 };
 
 // Consumes every department topic into one timeline and one context card per
