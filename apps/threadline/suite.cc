@@ -14,6 +14,7 @@
 #include "threadline/bus/embedded.h"
 #include "threadline/bus/kafka.h"
 #include "threadline/command/reactor.h"
+#include "threadline/common/disk.h"
 #include "threadline/common/log.h"
 #include "threadline/common/status.h"
 #include "threadline/domain/topics.h"
@@ -222,6 +223,7 @@ class SuiteImpl final : public Suite {
                                                           [this] { return MetricsSample(); }));
       Log().Info("metrics", {{"listen", options_.metrics_listen}, {"port", metrics_->port()}});
     }
+    serving_started_ = true;
     Log().Info("serving", {{"listen", options_.listen},
                            {"port", server_->port()},
                            {"bus", options_.kafka_brokers.empty() ? "embedded" : "kafka"}});
@@ -260,7 +262,9 @@ class SuiteImpl final : public Suite {
     keys_.reset();
     vault_.reset();
     bus_.reset();
-    Log().Info("stopped");
+    // A start that failed says why in one line (main prints it), and nothing
+    // else: it never served.
+    if (serving_started_) Log().Info("stopped");
   }
 
   void ReloadTokens() override {
@@ -277,9 +281,11 @@ class SuiteImpl final : public Suite {
     }
   }
 
-  // A service is SERVING (ready) only when it has caught up with the bus and
-  // the bus answers; the overall "" status stays SERVING while the process
-  // runs, so it serves as the liveness check. The end offsets read here are
+  // A service is SERVING (ready) only when it has caught up with the bus,
+  // the bus answers, and the stores it writes accept writes (not while its
+  // disk is full). The overall "" status stays SERVING while the process
+  // runs, so it serves as the liveness check, unless a store cannot recover
+  // from a write error without a restart. The end offsets read here are
   // kept for the consumer-lag metrics.
   void RefreshHealth() {
     std::map<std::string, std::vector<int64_t>> ends;
@@ -292,29 +298,66 @@ class SuiteImpl final : public Suite {
       }
       ends[topic] = std::move(*e);
     }
+    std::vector<std::string> unwritable;
+    bool needs_restart = false;
+    auto writable = [&](const std::string& store, const StoreHealth& h) {
+      if (!h.writable) unwritable.push_back(store);
+      needs_restart = needs_restart || h.needs_restart;
+      return h.writable;
+    };
+    // The embedded bus's store: while it cannot write, nothing is published.
+    const auto bus_store = bus_->LocalStoreHealth();
+    const bool bus_writable = !bus_store || writable("bus", *bus_store);
+    // Departments seal with the vault's keys, and a new customer's key is a
+    // write to the vault.
+    const bool vault_writable = !vault_ || writable("vault", vault_->Health());
     std::vector<std::pair<std::string, bool>> serving;
     for (const auto& d : departments_) {
-      bool ok = reachable && (!d->service || d->service->CaughtUp());
+      const bool store_ok = writable(d->name, d->store->Health());
+      bool ok = reachable && bus_writable && store_ok && (!d->sealed || vault_writable) &&
+                (!d->service || d->service->CaughtUp());
       serving.emplace_back(HealthName(d->name), ok);
     }
+    if (privacy_store_) {
+      const bool store_ok = writable("privacy", privacy_store_->Health());
+      serving.emplace_back(HealthName("privacy"),
+                           reachable && bus_writable && store_ok && vault_writable);
+    }
     if (projector_) {
-      serving.emplace_back(HealthName("journey"), reachable && projector_->CaughtUp());
+      const bool store_ok = writable("journey", projector_->Stats().store);
+      serving.emplace_back(HealthName("journey"),
+                           reachable && bus_writable && store_ok && projector_->CaughtUp());
     }
     bool changed;
     {
       std::lock_guard lock(health_mu_);
-      changed = serving != serving_ || reachable != bus_reachable_;
+      changed = serving != serving_ || reachable != bus_reachable_ || unwritable != unwritable_ ||
+                needs_restart != needs_restart_;
       if (reachable) end_offsets_ = std::move(ends);
       bus_reachable_ = reachable;
       serving_ = serving;
+      unwritable_ = unwritable;
+      needs_restart_ = needs_restart;
     }
     for (const auto& [name, ok] : serving) server_->SetServing(name, ok);
+    server_->SetServing("", !needs_restart);
     if (changed) {
       std::string list;
       for (const auto& [name, ok] : serving) {
         list += (list.empty() ? "" : ",") + name + "=" + (ok ? "SERVING" : "NOT_SERVING");
       }
-      Log().Info("health", {{"services", list}, {"bus", reachable ? "reachable" : "unreachable"}});
+      std::string stores;
+      for (const auto& st : unwritable) stores += (stores.empty() ? "" : ",") + st;
+      if (needs_restart) {
+        Log().Error(
+            "a store cannot recover from its write error without a restart; liveness "
+            "reports NOT_SERVING",
+            {{"services", list}, {"unwritable", stores}});
+      } else {
+        Log().Info("health", {{"services", list},
+                              {"bus", reachable ? "reachable" : "unreachable"},
+                              {"unwritable", stores.empty() ? "none" : stores}});
+      }
     }
   }
 
@@ -339,7 +382,12 @@ class SuiteImpl final : public Suite {
       if (d->relay) ds.relay = d->relay->Stats();
       ds.append_latency = d->store->AppendLatency();
       s.departments.push_back(std::move(ds));
+      s.stores.push_back({d->name, d->store->Health()});
     }
+    if (auto bus_store = bus_->LocalStoreHealth()) s.stores.push_back({"bus", *bus_store});
+    if (vault_) s.stores.push_back({"vault", vault_->Health()});
+    if (privacy_store_) s.stores.push_back({"privacy", privacy_store_->Health()});
+    if (auto space = GetDiskSpace(options_.data_dir); space.ok()) s.data_dir = *space;
     for (const auto& r : command::RunningReactors()) {
       for (const auto& p : r.positions) lag(r.consumer, p.tp, p.next_offset);
       s.consumer_totals.push_back({r.consumer, r.stats.replayed, r.stats.errors});
@@ -355,6 +403,7 @@ class SuiteImpl final : public Suite {
       j.end_to_end = std::move(ps.end_to_end);
       j.events_by_type.assign(ps.projected_by_type.begin(), ps.projected_by_type.end());
       s.journey = std::move(j);
+      s.stores.push_back({"journey", ps.store});
     }
     return s;
   }
@@ -449,8 +498,11 @@ class SuiteImpl final : public Suite {
   bool bus_reachable_ = true;                                // guarded by health_mu_
   std::map<std::string, std::vector<int64_t>> end_offsets_;  // guarded by health_mu_
   std::vector<std::pair<std::string, bool>> serving_;        // guarded by health_mu_
+  std::vector<std::string> unwritable_;                      // guarded by health_mu_
+  bool needs_restart_ = false;                               // guarded by health_mu_
   std::thread health_thread_;
   bool stopped_ = false;
+  bool serving_started_ = false;
 };
 
 }  // namespace

@@ -184,6 +184,27 @@ void AddSuite(Families& f, const SuiteSample& s) {
   }
   f.Gauge("threadline_bus_reachable", "1 when the last look at the bus succeeded", {},
           s.bus_reachable ? 1 : 0);
+  for (const auto& st : s.stores) {
+    Labels l{{"store", st.store}};
+    f.Gauge("threadline_store_writable",
+            "1 while the store accepts writes; 0 after a failed write (a full disk) until it "
+            "has recovered by itself",
+            l, st.health.writable ? 1 : 0);
+    f.Counter("threadline_store_write_errors_total",
+              "writes that failed or were refused because the store could not write, and "
+              "flushes or compactions that could not write",
+              l, static_cast<double>(st.health.write_errors));
+    f.Counter("threadline_store_recoveries_total",
+              "times the store recovered from a write error by itself", l,
+              static_cast<double>(st.health.recoveries));
+  }
+  if (s.data_dir) {
+    f.Gauge("threadline_data_dir_free_bytes",
+            "bytes free for the stores on the data directory's filesystem (statvfs f_bavail)", {},
+            static_cast<double>(s.data_dir->free_bytes));
+    f.Gauge("threadline_data_dir_size_bytes", "size of the data directory's filesystem", {},
+            static_cast<double>(s.data_dir->size_bytes));
+  }
 }
 
 class SuiteCollectable final : public prometheus::Collectable {

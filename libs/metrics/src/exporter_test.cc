@@ -62,6 +62,35 @@ TEST(ExporterTest, RendersEveryComponentWithPrometheusNames) {
   has("threadline_service_serving{service=\"threadline.v1.SalesService\"} 1");
 }
 
+TEST(ExporterTest, RendersStoreWritesAndFreeSpace) {
+  SuiteSample sample;
+  StoreHealth full;
+  full.writable = false;
+  full.write_errors = 7;
+  full.recoveries = 1;
+  sample.stores = {{"sales", full}, {"bus", StoreHealth{}}};
+  sample.data_dir = DiskSpace{4096, 16 << 20};
+  ExporterOptions o;
+  o.listen = "127.0.0.1:0";
+  auto exporter = Exporter::Start(o, nullptr, [&] { return sample; });
+  ASSERT_TRUE(exporter.ok()) << exporter.status();
+  std::string text = (*exporter)->Render();
+  auto has = [&](const std::string& line) {
+    EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "\n" << text;
+  };
+  has("threadline_store_writable{store=\"sales\"} 0");
+  has("threadline_store_writable{store=\"bus\"} 1");
+  has("threadline_store_write_errors_total{store=\"sales\"} 7");
+  has("threadline_store_recoveries_total{store=\"sales\"} 1");
+  has("threadline_data_dir_free_bytes 4096");
+  has("threadline_data_dir_size_bytes 16777216");
+
+  // No data directory read: no free-space series rather than a false 0.
+  sample.data_dir.reset();
+  text = (*exporter)->Render();
+  EXPECT_EQ(text.find("threadline_data_dir_free_bytes"), std::string::npos) << text;
+}
+
 TEST(ExporterTest, AddressInUseIsUnavailable) {
   ExporterOptions o;
   o.listen = "127.0.0.1:0";

@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "threadline/common/disk.h"
 #include "threadline/common/histogram.h"
+#include "threadline/common/store_health.h"
 #include "threadline/outbox/relay.h"
 #include "threadline/server/stats.h"
 
@@ -51,6 +53,12 @@ struct JourneySample {
   std::vector<std::pair<std::string, uint64_t>> events_by_type;
 };
 
+// One RocksDB store of this process.
+struct StoreSample {
+  std::string store;  // "sales", ..., "bus" (the embedded bus), "journey"
+  StoreHealth health;
+};
+
 // Everything but the gRPC stats, taken at scrape time.
 struct SuiteSample {
   std::vector<DepartmentSample> departments;
@@ -61,6 +69,9 @@ struct SuiteSample {
   std::vector<std::pair<std::string, bool>> serving;
   // Whether the last look at the bus (end offsets) succeeded.
   bool bus_reachable = true;
+  std::vector<StoreSample> stores;
+  // The filesystem of the data directory, when statvfs could read it.
+  std::optional<DiskSpace> data_dir;
 };
 
 struct ExporterOptions {
