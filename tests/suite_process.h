@@ -81,6 +81,10 @@ inline google::protobuf::Timestamp FromNow(std::chrono::hours h) {
   return t;
 }
 
+// GET http://127.0.0.1:port/path with HTTP/1.0 (the server closes the
+// connection, so reading to EOF is the whole answer). Empty on any error.
+std::string HttpGet(int port, const std::string& path);
+
 // A client context with a deadline and, if given, a bearer token.
 std::unique_ptr<grpc::ClientContext> Ctx(
     const std::string& token = "", std::chrono::milliseconds deadline = std::chrono::seconds(10));
