@@ -24,11 +24,13 @@ absl::Status NotFound(const std::string& customer_id) {
                              " not found: no personal data is held about them");
 }
 
-std::string Json(const google::protobuf::Message& m) {
+absl::StatusOr<std::string> Json(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions o;
   o.preserve_proto_field_names = true;
   std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  if (auto s = google::protobuf::util::MessageToJsonString(m, &out, o); !s.ok()) {
+    return absl::InternalError("cannot write the export as JSON: " + std::string(s.message()));
+  }
   return out;
 }
 
@@ -101,8 +103,9 @@ absl::StatusOr<v1::ExportCustomerDataResponse> PrivacyService::ExportCustomerDat
     ASSIGN_OR_RETURN(auto at, vault_->ErasedAt(r.customer_id()));
     resp.set_erased(true);
     if (at) *resp.mutable_erased_at() = domain::ToProto(*at);
+    ASSIGN_OR_RETURN(std::string erased_at, Json(resp.erased_at()));
     resp.set_document("{\"customer_id\":\"" + r.customer_id() +
-                      "\",\"erased\":true,\"erased_at\":" + Json(resp.erased_at()) + "}");
+                      "\",\"erased\":true,\"erased_at\":" + erased_at + "}");
     return resp;
   }
   if (!held.key) return NotFound(r.customer_id());
@@ -111,6 +114,7 @@ absl::StatusOr<v1::ExportCustomerDataResponse> PrivacyService::ExportCustomerDat
         "an export reads the journey: run the journey target with the privacy target");
   }
   ASSIGN_OR_RETURN(v1::CustomerDataExport data, journey_(r.customer_id()));
+  ASSIGN_OR_RETURN(std::string document, Json(data));
   // Recorded before anything is handed out: every export is on the record.
   const std::string export_id = NewId("exp", env_.clock ? *env_.clock : Clock::Real());
   command::Write w;
@@ -118,22 +122,21 @@ absl::StatusOr<v1::ExportCustomerDataResponse> PrivacyService::ExportCustomerDat
   w.stamp.channel = v1::CHANNEL_SYSTEM;
   w.stamp.actor = inv.actor;
   w.stamp.correlation_id = inv.correlation_id.empty() ? export_id : inv.correlation_id;
-  ASSIGN_OR_RETURN(command::Outcome recorded,
-                   command::WriteAggregate<DataSubject>(
-                       env_, w,
-                       [&](const DataSubject&,
-                           const domain::CommandContext&) -> absl::StatusOr<command::Decision> {
-                         v1::EventEnvelope e;
-                         auto* p = e.mutable_customer_data_exported();
-                         p->set_customer_id(r.customer_id());
-                         p->set_export_id(export_id);
-                         p->set_reason(r.reason());
-                         p->set_events(static_cast<uint32_t>(data.events_size()));
-                         return command::Decision(domain::Events{std::move(e)});
-                       }));
-  (void)recorded;
+  RETURN_IF_ERROR(command::WriteAggregate<DataSubject>(
+                      env_, w,
+                      [&](const DataSubject&,
+                          const domain::CommandContext&) -> absl::StatusOr<command::Decision> {
+                        v1::EventEnvelope e;
+                        auto* p = e.mutable_customer_data_exported();
+                        p->set_customer_id(r.customer_id());
+                        p->set_export_id(export_id);
+                        p->set_reason(r.reason());
+                        p->set_events(static_cast<uint32_t>(data.events_size()));
+                        return command::Decision(domain::Events{std::move(e)});
+                      })
+                      .status());
   resp.set_export_id(export_id);
-  resp.set_document("{\"export_id\":\"" + export_id + "\",\"customer\":" + Json(data) + "}");
+  resp.set_document("{\"export_id\":\"" + export_id + "\",\"customer\":" + document + "}");
   return resp;
 }
 
