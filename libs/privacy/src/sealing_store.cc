@@ -95,10 +95,15 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> SealingStore::S
 absl::Status OpenOne(KeySource& keys, v1::EventEnvelope& e) {
   if (!HasPersonal(e)) return absl::OkStatus();
   ASSIGN_OR_RETURN(KeyLookup found, keys.Find(SubjectOf(e)));
-  if (!found.key && !found.erased && HasSealed(e)) {
-    return absl::DataLossError("event " + e.event_id() + " has sealed personal fields, but " +
-                               SubjectOf(e) +
-                               " has no data key and was never erased: the key vault lost it");
+  if (!found.key && !found.erased) {
+    if (HasSealed(e)) {
+      return absl::DataLossError("event " + e.event_id() + " has sealed personal fields, but " +
+                                 SubjectOf(e) +
+                                 " has no data key and was never erased: the key vault lost it");
+    }
+    // Written before sealing, of a customer who never had a key: it reads
+    // as it was written. (Once erased, it reads as erased below.)
+    return absl::OkStatus();
   }
   return OpenEvent(e, found.key ? &*found.key : nullptr);
 }

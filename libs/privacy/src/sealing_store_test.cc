@@ -147,6 +147,26 @@ TEST_F(SealingStoreTest, AnErasedCustomerReadsAsErasedAndTakesNoEvents) {
   EXPECT_EQ((*other)[0].customer_registered().name(), "Bartholomeus");
 }
 
+TEST_F(SealingStoreTest, AnEventFromBeforeSealingReadsAsWrittenUntilItsCustomerIsErased) {
+  // An earlier build stored it in the clear, and its customer never had a
+  // key.
+  ASSERT_OK(raw_->Append(Register("cus_old", "Philippa Oudshoorn", "+31611122233")));
+  auto read = store_->ReadStream("customer-cus_old", StreamVersion(0), 0);
+  ASSERT_OK(read);
+  ASSERT_EQ(read->size(), 1u);
+  EXPECT_EQ((*read)[0].customer_registered().name(), "Philippa Oudshoorn");
+  v1::EventEnvelope e = (*read)[0];
+  ASSERT_OK(OpenOne(*vault_, e));
+  EXPECT_EQ(e.customer_registered().phone_numbers(0), "+31611122233");
+
+  ASSERT_OK(vault_->Obtain("cus_old"));
+  ASSERT_OK(vault_->Erase("cus_old"));
+  read = store_->ReadStream("customer-cus_old", StreamVersion(0), 0);
+  ASSERT_OK(read);
+  EXPECT_EQ((*read)[0].customer_registered().name(), "");
+  EXPECT_EQ((*read)[0].customer_registered().phone_numbers(0), "");
+}
+
 TEST_F(SealingStoreTest, AnAlteredSealedFieldIsDataLoss) {
   ASSERT_OK(store_->Append(Register("cus_1", "Ottoline", "+31612345678")));
   auto all = raw_->ReadAll(GlobalPosition(0), 10);
