@@ -226,7 +226,8 @@ def main():
     # ---- 2 ----
     w("## 2. Command path")
     w("")
-    w("`threadline serve --target=sales` alone; [ghz](https://ghz.sh) with 64 concurrent "
+    w("`threadline serve --target=sales,privacy` (sales with its key vault, so every command "
+      "seals its personal fields); [ghz](https://ghz.sh) with 64 concurrent "
       "requests over 4 connections (60,000 calls; 200,000 for the cheaper health check) against "
       "`SalesService.RegisterCustomer` (a fresh `request_id` and e-mail per request through "
       "ghz's `newUUID` template function) and against `grpc.health.v1.Health/Check` on the "
@@ -389,7 +390,7 @@ def main():
     w("# 4. reads on the replay's store, compacted first")
     w("BUILD/bench/bench_reads --bus kafka:BOOT --store J --manifest M --compact-first")
     w("# 2. command path (embedded; add --kafka-brokers=BOOT for Kafka)")
-    w("BUILD/apps/threadline/threadline serve --target=sales --listen 127.0.0.1:P --data-dir D &")
+    w("BUILD/apps/threadline/threadline serve --target=sales,privacy --listen 127.0.0.1:P --data-dir D &")
     w("ghz --insecure --connections 4 --concurrency 64 --total 60000 --skipFirst 200 \\")
     w("    --proto proto/threadline/v1/sales.proto --import-paths proto \\")
     w("    --call threadline.v1.SalesService.RegisterCustomer \\")
@@ -402,8 +403,8 @@ def main():
     w("    127.0.0.1:P")
     w("# 3. end-to-end")
     w("scripts/kafka tool org.apache.kafka.tools.EndToEndLatency BOOT bench-e2e-reference 6000 all 400")
-    w("BUILD/apps/threadline/threadline serve --target=sales --kafka-brokers=BOOT --listen 127.0.0.1:S --data-dir D1 &")
-    w("BUILD/apps/threadline/threadline serve --target=journey --kafka-brokers=BOOT --listen 127.0.0.1:J --data-dir D2 &")
+    w("BUILD/apps/threadline/threadline serve --target=sales,privacy --kafka-brokers=BOOT --listen 127.0.0.1:S --data-dir D1 &")
+    w("BUILD/apps/threadline/threadline serve --target=journey --kafka-brokers=BOOT --privacy-address=127.0.0.1:S --listen 127.0.0.1:J --data-dir D2 &")
     w("BUILD/bench/bench_e2e --sales 127.0.0.1:S --journey 127.0.0.1:J --rate 200 --seconds 30")
     w("# 5. department store")
     w("BUILD/bench/bench_store --dir D --customers 20000")

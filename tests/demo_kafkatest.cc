@@ -10,11 +10,12 @@ namespace {
 TEST(DemoKafka, EveryServiceItsOwnProcessAndTheJourneyTopicTellsTheStory) {
   TempDir dir;
   const std::string brokers = KafkaBootstrapForTests();
+  auto privacy = StartPrivacyProcess(dir.path(), brokers);
   std::vector<std::unique_ptr<SuiteProcess>> services;
   for (const char* target : {"sales", "installation", "support", "billing", "journey"}) {
     services.push_back(std::make_unique<SuiteProcess>(
         (dir.path() / target).string(),
-        std::vector<std::string>{"--target", target, "--kafka-brokers", brokers},
+        WithKeysFrom(*privacy, {"--target", target, "--kafka-brokers", brokers}),
         (dir.path() / (std::string(target) + ".log")).string()));
   }
   // Every service has its own address; the demo talks to each directly.
@@ -42,17 +43,17 @@ TEST(DemoKafka, EveryServiceItsOwnProcessAndTheJourneyTopicTellsTheStory) {
   // topic: keys are customer ids, headers name the entry kinds.
   const char* script = std::getenv("THREADLINE_KAFKA_SCRIPT");
   ASSERT_NE(script, nullptr);
-  ChildProcess consumer({script, "tool", "org.apache.kafka.tools.consumer.ConsoleConsumer",
-                         "--bootstrap-server", brokers, "--topic", "threadline.journey.v1",
-                         "--from-beginning", "--timeout-ms", "10000", "--property",
-                         "print.key=true", "--property", "print.headers=true", "--property",
-                         "print.value=false"},
-                        (dir.path() / "console.log").string());
+  ChildProcess consumer(
+      {script, "tool", "org.apache.kafka.tools.consumer.ConsoleConsumer", "--bootstrap-server",
+       brokers, "--topic", "threadline.journey.v1", "--from-beginning", "--timeout-ms", "10000",
+       "--property", "print.key=true", "--property", "print.headers=true", "--property",
+       "print.value=false"},
+      (dir.path() / "console.log").string());
   consumer.Wait(std::chrono::seconds(90));
   std::string seen = consumer.Log();
-  for (const char* kind : {"CustomerRegistered", "OrderPlaced", "WorkOrderCreated",
-                           "InstallationCompleted", "ChargeHeld", "TicketOpened",
-                           "MissedCallLinked"}) {
+  for (const char* kind :
+       {"CustomerRegistered", "OrderPlaced", "WorkOrderCreated", "InstallationCompleted",
+        "ChargeHeld", "TicketOpened", "MissedCallLinked"}) {
     EXPECT_NE(seen.find(std::string("event_type:") + kind), std::string::npos)
         << kind << " not on the journey topic:\n"
         << seen.substr(0, 4000);

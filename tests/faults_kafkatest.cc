@@ -4,6 +4,8 @@
 // (tests/faults_load.h) while
 //   - each department process in turn is SIGKILLed mid-load and restarted,
 //   - the journey projector is SIGKILLed and restarted repeatedly,
+//   - the privacy process (the key vault every other process fetches its
+//     keys from) is SIGKILLed and restarted,
 //   - the broker is stopped for several seconds, while the departments keep
 //     acknowledging commands into their outboxes, and started again; the
 //     outboxes then drain.
@@ -418,6 +420,8 @@ TEST(Faults, KillsAndABrokerOutageUnderLoadLoseNothingDoubleNothingHalfApplyNoth
   ASSERT_FALSE(brokers.empty());
   watch.Note("private broker on " + brokers);
 
+  // The key vault every other process seals with.
+  auto privacy = StartPrivacyProcess(dir.path(), brokers);
   std::map<std::string, std::unique_ptr<Dept>> depts;
   std::map<std::string, Dept*> dept_ptrs;
   for (const auto& name : kDepartments) {
@@ -425,7 +429,7 @@ TEST(Faults, KillsAndABrokerOutageUnderLoadLoseNothingDoubleNothingHalfApplyNoth
     d->name = name;
     d->process = std::make_unique<SuiteProcess>(
         (dir.path() / name).string(),
-        std::vector<std::string>{"--target", name, "--kafka-brokers", brokers},
+        WithKeysFrom(*privacy, {"--target", name, "--kafka-brokers", brokers}),
         (dir.path() / (name + ".log")).string());
     d->channel = FastChannel(d->process->address());
     dept_ptrs[name] = d.get();
@@ -433,18 +437,19 @@ TEST(Faults, KillsAndABrokerOutageUnderLoadLoseNothingDoubleNothingHalfApplyNoth
   }
   const int metrics_port = FreePort();
   const std::string journey_dir = (dir.path() / "journey").string();
-  SuiteProcess journey(journey_dir,
-                       {"--target", "journey", "--kafka-brokers", brokers, "--metrics-listen",
-                        "127.0.0.1:" + std::to_string(metrics_port)},
-                       (dir.path() / "journey.log").string());
+  SuiteProcess journey(
+      journey_dir,
+      WithKeysFrom(*privacy, {"--target", "journey", "--kafka-brokers", brokers, "--metrics-listen",
+                              "127.0.0.1:" + std::to_string(metrics_port)}),
+      (dir.path() / "journey.log").string());
   auto journey_channel = FastChannel(journey.address());
   ASSERT_FALSE(HasFailure()) << "the services did not start";
-  watch.Note("five services up, one process each");
+  watch.Note("six services up, one process each");
 
   // --- Load, and the faults while it runs --------------------------------
   Load load(bounds, dept_ptrs);
   load.Start();
-  int department_restarts = 0, journey_restarts = 0, broker_restarts = 0;
+  int department_restarts = 0, journey_restarts = 0, broker_restarts = 0, privacy_restarts = 0;
   uint64_t live_duplicates = 0;  // summed over the journey's lives
   double drain_seconds = 0;
   std::map<std::string, int> acked_during_outage;
@@ -500,6 +505,17 @@ TEST(Faults, KillsAndABrokerOutageUnderLoadLoseNothingDoubleNothingHalfApplyNoth
       kill_journey();
       ASSERT_FALSE(HasFailure()) << "journey did not come back";
     }
+
+    // The key vault goes away: what needs a key no process has cached
+    // waits for it (UNAVAILABLE, retried by the load), then the load flows
+    // on.
+    ASSERT_TRUE(load_flows(10)) << kBoundsHint;
+    watch.Note("SIGKILL privacy (acknowledged so far: " + std::to_string(load.Acked()) + ")");
+    privacy->Kill(SIGKILL);
+    privacy->Restart();
+    ASSERT_FALSE(HasFailure()) << "privacy did not come back";
+    ++privacy_restarts;
+    ASSERT_TRUE(load_flows(15)) << kBoundsHint << "\nafter the privacy restart";
 
     // The broker goes away; the departments keep acknowledging commands
     // into their outboxes.
@@ -774,16 +790,18 @@ TEST(Faults, KillsAndABrokerOutageUnderLoadLoseNothingDoubleNothingHalfApplyNoth
   journey.Kill(SIGTERM);
   ASSERT_EQ(journey.process()->Wait(std::chrono::seconds(60)), 0) << journey.Log();
   const std::string rebuilt = (dir.path() / "rebuilt").string();
-  const std::string rebuild_log =
-      RunThreadline({"journey", "rebuild", "--out", rebuilt, "--kafka-brokers", brokers,
-                     "--data-dir", (dir.path() / "scratch").string()},
-                    (dir.path() / "rebuild.log").string());
-  const std::string live_digest = LastLine(RunThreadline(
-      {"journey", "fingerprint", "--path", journey_dir + "/journey", "--kafka-brokers", brokers},
-      (dir.path() / "fp-live.log").string()));
-  const std::string rebuilt_digest = LastLine(
-      RunThreadline({"journey", "fingerprint", "--path", rebuilt, "--kafka-brokers", brokers},
-                    (dir.path() / "fp-rebuilt.log").string()));
+  const std::string rebuild_log = RunThreadline(
+      {"journey", "rebuild", "--out", rebuilt, "--kafka-brokers", brokers, "--data-dir",
+       (dir.path() / "scratch").string(), "--privacy-address", privacy->address()},
+      (dir.path() / "rebuild.log").string());
+  const std::string live_digest =
+      LastLine(RunThreadline({"journey", "fingerprint", "--path", journey_dir + "/journey",
+                              "--kafka-brokers", brokers, "--privacy-address", privacy->address()},
+                             (dir.path() / "fp-live.log").string()));
+  const std::string rebuilt_digest =
+      LastLine(RunThreadline({"journey", "fingerprint", "--path", rebuilt, "--kafka-brokers",
+                              brokers, "--privacy-address", privacy->address()},
+                             (dir.path() / "fp-rebuilt.log").string()));
   EXPECT_FALSE(live_digest.empty());
   EXPECT_EQ(live_digest, rebuilt_digest) << "the live journey differs from a rebuild";
   const int64_t rebuild_messages = LoggedField(rebuild_log, "journey rebuilt", "messages");
@@ -808,11 +826,11 @@ TEST(Faults, KillsAndABrokerOutageUnderLoadLoseNothingDoubleNothingHalfApplyNoth
             << " rebuild=" << rebuild_duplicates << " (kafka-level duplicates "
             << kafka.Duplicates() << ")\n"
             << "faults: restarts survived="
-            << department_restarts + journey_restarts + broker_restarts
+            << department_restarts + journey_restarts + broker_restarts + privacy_restarts
             << " (departments=" << department_restarts << " journey=" << journey_restarts
-            << " broker=" << broker_restarts << "), outboxes drained " << std::fixed
-            << std::setprecision(1) << drain_seconds << " s after the broker start began, total "
-            << watch.Seconds() << " s" << std::endl;
+            << " privacy=" << privacy_restarts << " broker=" << broker_restarts
+            << "), outboxes drained " << std::fixed << std::setprecision(1) << drain_seconds
+            << " s after the broker start began, total " << watch.Seconds() << " s" << std::endl;
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ TEST(HealthKafkaTest, DepartmentIsNotReadyWhileKafkaIsGone) {
   }
   TempDir tmp;
   SuiteProcess suite((tmp.path() / "data").string(),
-                     {"--target", "sales", "--kafka-brokers", KafkaBootstrapForTests()},
+                     {"--target", "sales,privacy", "--kafka-brokers", KafkaBootstrapForTests()},
                      (tmp.path() / "threadline.log").string());
   const std::string sales = "threadline.v1.SalesService";
   ASSERT_TRUE(WaitFor([&] { return Status(suite, sales) == HealthCheckResponse::SERVING; },

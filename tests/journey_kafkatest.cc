@@ -15,11 +15,13 @@ namespace {
 TEST(JourneyKafka, SigkillUnderLoadLosesAndDoublesNothingAndRebuildEqualsLive) {
   TempDir dir;
   const std::string brokers = KafkaBootstrapForTests();
+  auto privacy = StartPrivacyProcess(dir.path(), brokers);
   SuiteProcess sales((dir.path() / "sales").string(),
-                     {"--target", "sales", "--kafka-brokers", brokers},
+                     WithKeysFrom(*privacy, {"--target", "sales", "--kafka-brokers", brokers}),
                      (dir.path() / "sales.log").string());
   const std::string journey_dir = (dir.path() / "journey").string();
-  SuiteProcess journey(journey_dir, {"--target", "journey", "--kafka-brokers", brokers},
+  SuiteProcess journey(journey_dir,
+                       WithKeysFrom(*privacy, {"--target", "journey", "--kafka-brokers", brokers}),
                        (dir.path() / "journey.log").string());
 
   // Load: customers with a few contacts each; remember every acknowledged
@@ -87,13 +89,14 @@ TEST(JourneyKafka, SigkillUnderLoadLosesAndDoublesNothingAndRebuildEqualsLive) {
   ASSERT_GE(journey.process()->Wait(std::chrono::seconds(30)), 0);
   const std::string rebuilt = (dir.path() / "rebuilt").string();
   RunThreadline({"journey", "rebuild", "--out", rebuilt, "--kafka-brokers", brokers, "--data-dir",
-                 (dir.path() / "scratch").string()},
+                 (dir.path() / "scratch").string(), "--privacy-address", privacy->address()},
                 (dir.path() / "rebuild.log").string());
   // Only this test's customers: other tests write to the same broker, and
   // the rebuild reads events published after the live projector stopped.
   auto fingerprint = [&](const std::string& path, const std::string& log) {
-    std::vector<std::string> args = {"journey", "fingerprint",     "--path",
-                                     path,      "--kafka-brokers", brokers};
+    std::vector<std::string> args = {
+        "journey", "fingerprint",       "--path",          path, "--kafka-brokers",
+        brokers,   "--privacy-address", privacy->address()};
     for (const auto& [customer, ids] : acked) {
       args.push_back("--customer");
       args.push_back(customer);

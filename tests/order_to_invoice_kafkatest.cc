@@ -12,10 +12,11 @@ class KafkaOrderToInvoice : public ::testing::Test, public OrderToInvoiceDeploym
   void SetUp() override {
     const std::string brokers = KafkaBootstrapForTests();
     ASSERT_FALSE(brokers.empty()) << "no Kafka broker; run with ctest -L kafka";
+    privacy_ = StartPrivacyProcess(dir_.path(), brokers);
     auto start = [&](const std::string& target) {
       return std::make_unique<SuiteProcess>(
           (dir_.path() / target).string(),
-          std::vector<std::string>{"--target", target, "--kafka-brokers", brokers},
+          WithKeysFrom(*privacy_, {"--target", target, "--kafka-brokers", brokers}),
           (dir_.path() / (target + ".log")).string());
     };
     sales_ = start("sales");
@@ -29,6 +30,7 @@ class KafkaOrderToInvoice : public ::testing::Test, public OrderToInvoiceDeploym
   std::chrono::milliseconds propagation() const override { return std::chrono::seconds(40); }
 
   TempDir dir_;
+  std::unique_ptr<SuiteProcess> privacy_;
   std::unique_ptr<SuiteProcess> sales_;
   std::unique_ptr<SuiteProcess> installation_;
   std::unique_ptr<SuiteProcess> billing_;

@@ -274,9 +274,9 @@ TEST(Floods, HttpListenerLimitsComeFromTheirFlags) {
   WriteTokensFile(tokens, {{kWallToken, "dashboard"}});
   const int http_port = FreePort();
   SuiteProcess suite((dir.path() / "data").string(),
-                     {"--tokens-file", tokens.string(), "--target", "journey", "--http-listen",
-                      "127.0.0.1:" + std::to_string(http_port), "--http-max-body-bytes", "1000",
-                      "--http-max-connections-per-ip", "1"},
+                     {"--tokens-file", tokens.string(), "--target", "journey,privacy",
+                      "--http-listen", "127.0.0.1:" + std::to_string(http_port),
+                      "--http-max-body-bytes", "1000", "--http-max-connections-per-ip", "1"},
                      (dir.path() / "suite.log").string());
   std::string got = HttpExchange(http_port,
                                  "POST /api/v1/journey/streams/drop HTTP/1.1\r\nHost: t\r\n"

@@ -52,14 +52,15 @@ TEST(PoisonEvents, ReachTheDeadLetterTopicWithTheirReasonAndTheProjectorKeepsGoi
   const std::string run =
       "poison-" + std::to_string(::getpid()) + "-" +
       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-  // The journey alone, in its own process; it creates the topics. Other
-  // tests' journeys on the shared broker park the same poison: this one's
-  // dead letters carry its instance name.
+  // The journey (with the key vault), in its own process; it creates the
+  // topics. Other tests' journeys on the shared broker park the same
+  // poison: this one's dead letters carry its instance name.
   const int metrics_port = FreePort();
-  SuiteProcess journey((dir.path() / "journey").string(),
-                       {"--target", "journey", "--kafka-brokers", brokers, "--metrics-listen",
-                        "127.0.0.1:" + std::to_string(metrics_port), "--instance", run},
-                       (dir.path() / "journey.log").string());
+  SuiteProcess journey(
+      (dir.path() / "journey").string(),
+      {"--target", "journey,privacy", "--kafka-brokers", brokers, "--metrics-listen",
+       "127.0.0.1:" + std::to_string(metrics_port), "--instance", run},
+      (dir.path() / "journey.log").string());
 
   const std::string customer = "cus_" + std::string(28, '0') + "beef";
 

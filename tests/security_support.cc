@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "threadline/eventstore/event_store.h"
+#include "threadline/v1/keys.pb.h"
 #include "threadline/v1/privacy.pb.h"
 
 namespace threadline::testing {
@@ -57,9 +58,10 @@ std::vector<std::string> AllThreadlineMethods() {
   v1::IssueInvoiceRequest::descriptor();
   v1::GetTimelineRequest::descriptor();
   v1::EraseCustomerRequest::descriptor();
+  v1::GetDataKeyRequest::descriptor();
   for (const char* name :
        {"SalesService", "InstallationService", "SupportService", "BillingService", "JourneyService",
-        "JourneyExportService", "PrivacyService"}) {
+        "JourneyExportService", "PrivacyService", "KeyService"}) {
     const auto* service = pb::DescriptorPool::generated_pool()->FindServiceByName(
         std::string("threadline.v1.") + name);
     if (service == nullptr) continue;

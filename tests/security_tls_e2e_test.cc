@@ -217,7 +217,7 @@ TEST(KafkaSecurityConfig, BadSettingsAreRefusedAtStartNamingTheSetting) {
   for (const auto& b : bad) {
     const auto data = dir.path() / ("data-" + std::to_string(n));
     const auto log = dir.path() / ("serve-" + std::to_string(n++) + ".log");
-    ChildProcess p({BinaryFromEnv("THREADLINE_BIN"), "serve", "--target", "sales",
+    ChildProcess p({BinaryFromEnv("THREADLINE_BIN"), "serve", "--target", "sales,privacy",
                     "--kafka-brokers", "127.0.0.1:1", "--kafka-config", b.config, "--data-dir",
                     data.string(), "--listen", "127.0.0.1:0"},
                    log.string());

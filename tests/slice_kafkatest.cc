@@ -10,19 +10,21 @@ class KafkaSlice : public ::testing::Test, public SliceDeployment {
  protected:
   void SetUp() override {
     std::string brokers = KafkaBootstrapForTests();
+    privacy_ = StartPrivacyProcess(dir_.path(), brokers);
     sales_ = std::make_unique<SuiteProcess>(
         (dir_.path() / "sales").string(),
-        std::vector<std::string>{"--target", "sales", "--kafka-brokers", brokers},
+        WithKeysFrom(*privacy_, {"--target", "sales", "--kafka-brokers", brokers}),
         (dir_.path() / "sales.log").string());
     journey_ = std::make_unique<SuiteProcess>(
         (dir_.path() / "journey").string(),
-        std::vector<std::string>{"--target", "journey", "--kafka-brokers", brokers},
+        WithKeysFrom(*privacy_, {"--target", "journey", "--kafka-brokers", brokers}),
         (dir_.path() / "journey.log").string());
   }
   SuiteProcess& sales() override { return *sales_; }
   SuiteProcess& journey() override { return *journey_; }
 
   TempDir dir_;
+  std::unique_ptr<SuiteProcess> privacy_;
   std::unique_ptr<SuiteProcess> sales_;
   std::unique_ptr<SuiteProcess> journey_;
 };

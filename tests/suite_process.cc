@@ -11,8 +11,8 @@
 namespace threadline::testing {
 
 SuiteProcess::SuiteProcess(const std::string& data_dir, std::vector<std::string> args,
-                           const std::string& log_path)
-    : log_path_(log_path), port_(FreePort()) {
+                           const std::string& log_path, int port)
+    : log_path_(log_path), port_(port != 0 ? port : FreePort()) {
   argv_ = {BinaryFromEnv("THREADLINE_BIN"),     "serve", "--data-dir", data_dir, "--listen",
            "127.0.0.1:" + std::to_string(port_)};
   argv_.insert(argv_.end(), args.begin(), args.end());
@@ -44,6 +44,21 @@ void SuiteProcess::Start() {
 }
 
 void SuiteProcess::Restart() { Start(); }
+
+std::unique_ptr<SuiteProcess> StartPrivacyProcess(const std::filesystem::path& dir,
+                                                  const std::string& brokers,
+                                                  std::vector<std::string> args) {
+  std::vector<std::string> argv{"--target", "privacy", "--kafka-brokers", brokers};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return std::make_unique<SuiteProcess>((dir / "privacy").string(), argv,
+                                        (dir / "privacy.log").string());
+}
+
+std::vector<std::string> WithKeysFrom(const SuiteProcess& privacy, std::vector<std::string> args) {
+  args.push_back("--privacy-address");
+  args.push_back(privacy.address());
+  return args;
+}
 
 void SuiteProcess::Kill(int sig) { process_->Kill(sig); }
 

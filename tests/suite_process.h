@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,10 +24,10 @@ namespace threadline::testing {
 
 class SuiteProcess {
  public:
-  // Starts `threadline serve` with `args` plus --listen on a free port and
-  // waits until the health service reports SERVING.
+  // Starts `threadline serve` with `args` plus --listen on `port` (0: a
+  // free one) and waits until the health service reports SERVING.
   SuiteProcess(const std::string& data_dir, std::vector<std::string> args,
-               const std::string& log_path);
+               const std::string& log_path, int port = 0);
   ~SuiteProcess();
 
   // Starts again with the same arguments and port (after Kill()).
@@ -61,6 +62,17 @@ class SuiteProcess {
   std::unique_ptr<ChildProcess> process_;
   std::shared_ptr<grpc::Channel> channel_;
 };
+
+// The privacy target alone in its process on the Kafka bus `brokers`, with
+// its data under dir/privacy and its log at dir/privacy.log: the key vault
+// that every other process of a one-service-per-process deployment seals
+// with. `args` are extra flags.
+std::unique_ptr<SuiteProcess> StartPrivacyProcess(const std::filesystem::path& dir,
+                                                  const std::string& brokers,
+                                                  std::vector<std::string> args = {});
+
+// `args` plus the flag that points a process at `privacy` for its keys.
+std::vector<std::string> WithKeysFrom(const SuiteProcess& privacy, std::vector<std::string> args);
 
 // An amount in euro cents, for requests.
 inline v1::Money Eur(int64_t minor) {

@@ -47,6 +47,18 @@ void AddCommonFlags(CLI::App* cmd, threadline::app::SuiteOptions& o,
                   "the key vault's master key, 64 hex digits (default: DATA_DIR/privacy/"
                   "master.key, made on first start)")
       ->envname("THREADLINE_MASTER_KEY_FILE");
+  cmd->add_option("--privacy-address", o.privacy_address,
+                  "host:port of the process that runs the privacy target, for a process "
+                  "without it: data keys are fetched from there and kept in memory only")
+      ->envname("THREADLINE_PRIVACY_ADDRESS");
+  cmd->add_option("--peer-token-file", o.peer_token_file,
+                  "file with the bearer token (service role) this process presents to "
+                  "--privacy-address and --journey-address")
+      ->envname("THREADLINE_PEER_TOKEN_FILE");
+  cmd->add_option("--peer-tls-ca", o.peer_tls_ca,
+                  "CA certificate (PEM) that verifies the TLS of --privacy-address and "
+                  "--journey-address; without it those calls are plaintext")
+      ->envname("THREADLINE_PEER_TLS_CA");
   cmd->add_option("--partitions", o.partitions, "partitions per topic when creating topics")
       ->envname("THREADLINE_PARTITIONS")
       ->check(CLI::Range(1, 1024))
@@ -211,6 +223,11 @@ int main(int argc, char** argv) {
       ->add_option("--previous-master-key-file", options.previous_master_key_file,
                    "the master key before a rotation: the vault is rewrapped at start-up")
       ->envname("THREADLINE_PREVIOUS_MASTER_KEY_FILE");
+  serve
+      ->add_option("--journey-address", options.journey_address,
+                   "host:port of the process that runs the journey, for a privacy target "
+                   "without it: exports are read from there")
+      ->envname("THREADLINE_JOURNEY_ADDRESS");
   serve->add_option("--tls-cert", options.tls_cert, "server certificate (PEM)")
       ->envname("THREADLINE_TLS_CERT");
   serve->add_option("--tls-key", options.tls_key, "server private key (PEM)")

@@ -27,6 +27,7 @@
 #include "threadline/outbox/relay.h"
 #include "threadline/privacy/sealing_store.h"
 #include "threadline/privacy/vault.h"
+#include "threadline/privacy_service/peers.h"
 #include "threadline/privacy_service/service.h"
 #include "threadline/sales/service.h"
 #include "threadline/server/server.h"
@@ -40,6 +41,51 @@
 
 namespace threadline::app {
 namespace {
+
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path, std::string_view what) {
+  std::ifstream in(path);
+  if (!in)
+    return absl::FailedPreconditionError("cannot read the " + std::string(what) + " " + path);
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return s;
+}
+
+// A peer process of the deployment, with this process's token and CA.
+absl::StatusOr<privacy::Peer> PeerAt(const SuiteOptions& o, const std::string& address) {
+  privacy::Peer p;
+  p.address = address;
+  if (!o.peer_token_file.empty()) {
+    ASSIGN_OR_RETURN(std::string token, ReadSmallFile(o.peer_token_file, "peer token file"));
+    const auto first = token.find_first_not_of(" \t\r\n");
+    const auto last = token.find_last_not_of(" \t\r\n");
+    if (first == std::string::npos) {
+      return absl::InvalidArgumentError("the peer token file " + o.peer_token_file + " is empty");
+    }
+    p.token = token.substr(first, last - first + 1);
+  }
+  if (!o.peer_tls_ca.empty()) {
+    ASSIGN_OR_RETURN(p.tls_ca_pem, ReadSmallFile(o.peer_tls_ca, "peer CA certificate"));
+  }
+  return p;
+}
+
+// Keys for a process without the vault: the privacy target's KeyService,
+// cached in memory, forgetting whoever is erased while the process runs.
+struct RemoteKeys {
+  std::unique_ptr<privacy::KeySource> remote;
+  std::unique_ptr<privacy::KeyCache> cache;  // in front of remote
+  std::unique_ptr<privacy::ErasureWatcher> watcher;
+};
+absl::StatusOr<RemoteKeys> OpenRemoteKeys(const SuiteOptions& o, bus::Bus* bus) {
+  RemoteKeys k;
+  ASSIGN_OR_RETURN(privacy::Peer peer, PeerAt(o, o.privacy_address));
+  k.remote = privacy::NewRemoteKeySource(peer);
+  k.cache = std::make_unique<privacy::KeyCache>(k.remote.get());
+  // Before the first key is fetched, so no erasure from now on is missed.
+  ASSIGN_OR_RETURN(k.watcher, privacy::ErasureWatcher::Open(bus, k.cache.get()));
+  k.watcher->Start();
+  return k;
+}
 
 const Logger& Log() {
   static const Logger* log = new Logger("suite");
@@ -164,8 +210,20 @@ class SuiteImpl final : public Suite {
     RETURN_IF_ERROR(EnsureAllTopics(*bus_, options_.partitions));
 
     std::vector<grpc::Service*> services;
-    // The vault first: every department seals with its keys.
-    if (options_.targets.count("privacy")) RETURN_IF_ERROR(OpenVault());
+    // The keys first: every department and the journey seal with them.
+    const bool seals = std::any_of(options_.targets.begin(), options_.targets.end(),
+                                   [](const std::string& t) { return t != "privacy"; });
+    if (options_.targets.count("privacy")) {
+      RETURN_IF_ERROR(OpenVault());
+    } else if (!options_.privacy_address.empty()) {
+      ASSIGN_OR_RETURN(remote_keys_, OpenRemoteKeys(options_, bus_.get()));
+      keys_ = std::move(remote_keys_.cache);
+    } else if (seals) {
+      return absl::InvalidArgumentError(
+          "personal data is sealed with keys from the privacy target: add it to this process "
+          "(--target=...,privacy) or give --privacy-address=HOST:PORT of the process that "
+          "runs it");
+    }
     for (const auto& target : kAllTargets) {
       if (!options_.targets.count(target) || target == "journey" || target == "privacy") continue;
       ASSIGN_OR_RETURN(auto dept, OpenDepartment(target));
@@ -188,10 +246,9 @@ class SuiteImpl final : public Suite {
     if (vault_) {
       RETURN_IF_ERROR(OpenPrivacyService());
       services.push_back(privacy_grpc_.get());
-    } else {
-      Log().Warn(
-          "no key vault in this process (the privacy target): personal data is stored and "
-          "published unsealed");
+      // The other processes of a deployment fetch their keys here.
+      key_grpc_ = privacy::NewKeyGrpc(vault_.get());
+      services.push_back(key_grpc_.get());
     }
     server::ServerOptions so = options_.grpc;
     so.listen = options_.listen;
@@ -253,13 +310,16 @@ class SuiteImpl final : public Suite {
       if (d->relay) d->relay->Stop(std::chrono::seconds(10));
     }
     if (privacy_relay_) privacy_relay_->Stop(std::chrono::seconds(10));
+    if (remote_keys_.watcher) remote_keys_.watcher->Stop();
     departments_.clear();
     projector_.reset();
     privacy_service_.reset();
     privacy_relay_.reset();
     privacy_publisher_.reset();
     privacy_store_.reset();
+    remote_keys_.watcher.reset();
     keys_.reset();
+    remote_keys_.remote.reset();
     vault_.reset();
     bus_.reset();
     // A start that failed says why in one line (main prints it), and nothing
@@ -463,11 +523,14 @@ class SuiteImpl final : public Suite {
     privacy_relay_ =
         std::make_unique<outbox::OutboxRelay>(privacy_store_.get(), privacy_publisher_.get(), ro);
     RETURN_IF_ERROR(privacy_relay_->Start());
-    privacy::JourneyExportFn journey;  // null: no journey in this process
+    privacy::JourneyExportFn journey;  // null: no journey to read
     if (projector_) {
       journey = [p = projector_.get()](const std::string& customer) {
         return p->ExportCustomer(customer);
       };
+    } else if (!options_.journey_address.empty()) {
+      ASSIGN_OR_RETURN(privacy::Peer peer, PeerAt(options_, options_.journey_address));
+      journey = privacy::RemoteJourneyExport(peer);
     }
     privacy_service_ = std::make_unique<privacy::PrivacyService>(
         command::Env{privacy_store_.get(), nullptr, "privacy", v1::DEPARTMENT_PRIVACY},
@@ -479,7 +542,9 @@ class SuiteImpl final : public Suite {
   SuiteOptions options_;
   std::unique_ptr<bus::Bus> bus_;
   std::unique_ptr<privacy::Vault> vault_;
-  std::unique_ptr<privacy::KeyCache> keys_;  // in front of vault_
+  RemoteKeys remote_keys_;                   // without a vault: its cache moves to keys_
+  std::unique_ptr<privacy::KeyCache> keys_;  // in front of vault_ or remote_keys_.remote
+  std::unique_ptr<grpc::Service> key_grpc_;
   std::unique_ptr<eventstore::EventStore> privacy_store_;
   std::unique_ptr<bus::Publisher> privacy_publisher_;
   std::unique_ptr<outbox::OutboxRelay> privacy_relay_;
@@ -515,17 +580,32 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(const SuiteOptions& options)
 
 namespace {
 
-// The key vault under options.data_dir, read-only (a running server may
-// hold it), for tools that read sealed data; null when there is none.
+// The keys for tools that read sealed data: the privacy target's at
+// --privacy-address, or else the key vault under options.data_dir,
+// read-only (a running server may hold it). FAILED_PRECONDITION when there
+// is neither: a journey rebuilt without keys would differ from the live one.
 struct ToolKeys {
   std::unique_ptr<privacy::Vault> vault;
+  std::unique_ptr<privacy::KeySource> remote;
   std::unique_ptr<privacy::KeyCache> cache;
   privacy::KeySource* get() const { return cache.get(); }
 };
 absl::StatusOr<ToolKeys> OpenToolKeys(const SuiteOptions& options) {
   ToolKeys keys;
+  if (!options.privacy_address.empty()) {
+    ASSIGN_OR_RETURN(privacy::Peer peer, PeerAt(options, options.privacy_address));
+    keys.remote = privacy::NewRemoteKeySource(peer);
+    keys.cache = std::make_unique<privacy::KeyCache>(keys.remote.get());
+    return keys;
+  }
   const auto path = std::filesystem::path(options.data_dir) / "privacy" / "vault";
-  if (!std::filesystem::exists(path / "CURRENT")) return keys;
+  if (!std::filesystem::exists(path / "CURRENT")) {
+    return absl::FailedPreconditionError(
+        "the journey opens sealed personal data with the key vault, and there is none at " +
+        path.string() +
+        ": give --privacy-address=HOST:PORT of the process that runs the privacy target, or "
+        "--data-dir of the one that holds the vault");
+  }
   privacy::VaultOptions vo;
   vo.path = path.string();
   vo.read_only = true;

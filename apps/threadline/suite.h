@@ -56,6 +56,18 @@ struct SuiteOptions {
   // The master key before a rotation: the vault is rewrapped under
   // master_key_file at start-up (docs/privacy.md).
   std::string previous_master_key_file;
+  // host:port of the process that runs the privacy target, for a process
+  // without it: its departments and journey fetch data keys from there
+  // (KeyService) and keep them in memory only. A process with departments
+  // or the journey needs one or the other.
+  std::string privacy_address;
+  // host:port of the process that runs the journey, for a privacy target
+  // without it: exports are read from there (JourneyExportService).
+  std::string journey_address;
+  // The bearer token this process presents to those two (a token of the
+  // service role in their tokens files), and the CA certificate that
+  // verifies their TLS. Empty: no token, plaintext.
+  std::string peer_token_file, peer_tls_ca;
   // The gRPC server's stream limits and keepalive, and the HTTP listener's
   // limits: their meaning and defaults are on the fields of
   // server::ServerOptions and journey::JourneyHttpOptions. (Addresses,

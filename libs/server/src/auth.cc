@@ -26,8 +26,9 @@ const Logger& Log() {
 
 // In the order of Role.
 constexpr std::array<std::string_view, kAllRoles.size()> kRoleNames = {
-    domain::kRoleSales,      domain::kRoleInstallation, domain::kRoleSupport, domain::kRoleBilling,
-    domain::kRoleSupervisor, domain::kRoleDashboard,    domain::kRolePrivacy, domain::kRoleAdmin,
+    domain::kRoleSales,   domain::kRoleInstallation, domain::kRoleSupport,
+    domain::kRoleBilling, domain::kRoleSupervisor,   domain::kRoleDashboard,
+    domain::kRolePrivacy, domain::kRoleAdmin,        domain::kRoleService,
 };
 
 std::string RoleList() {

@@ -16,6 +16,7 @@
 #include "threadline/v1/billing.grpc.pb.h"
 #include "threadline/v1/installation.grpc.pb.h"
 #include "threadline/v1/journey.grpc.pb.h"
+#include "threadline/v1/keys.grpc.pb.h"
 #include "threadline/v1/privacy.grpc.pb.h"
 #include "threadline/v1/sales.grpc.pb.h"
 #include "threadline/v1/support.grpc.pb.h"
@@ -32,6 +33,7 @@ constexpr RoleMask Roles(R... r) {
   return (Bit(r) | ... | 0);
 }
 
+// Every role a person works in (the service role is for machines).
 constexpr RoleMask kEveryRole =
     Roles(Role::kSales, Role::kInstallation, Role::kSupport, Role::kBilling, Role::kSupervisor,
           Role::kDashboard, Role::kPrivacy, Role::kAdmin);
@@ -48,8 +50,9 @@ struct ServiceRule {
 // own queries); supervisors work support and billing (they approve credits
 // above an agent's limit); everyone who works with customers, and the
 // dashboards, read the journey; only the privacy role (a data-protection
-// officer) and admin export or erase a customer's data; admin calls
-// everything.
+// officer) and admin export or erase a customer's data; the processes of a
+// deployment (the service role) fetch data keys from the vault and the
+// privacy service fetches the journey's export; admin calls everything.
 const std::vector<ServiceRule>& Rules() {
   static const auto* rules = new std::vector<ServiceRule>{
       {v1::SalesService::service_full_name(), &v1::RegisterCustomerRequest::descriptor,
@@ -62,9 +65,11 @@ const std::vector<ServiceRule>& Rules() {
        Roles(Role::kBilling, Role::kSupervisor, Role::kAdmin)},
       {v1::JourneyService::service_full_name(), &v1::GetTimelineRequest::descriptor, kEveryRole},
       {v1::JourneyExportService::service_full_name(), &v1::ExportCustomerRequest::descriptor,
-       Roles(Role::kPrivacy, Role::kAdmin)},
+       Roles(Role::kPrivacy, Role::kService, Role::kAdmin)},
       {v1::PrivacyService::service_full_name(), &v1::EraseCustomerRequest::descriptor,
        Roles(Role::kPrivacy, Role::kAdmin)},
+      {v1::KeyService::service_full_name(), &v1::GetDataKeyRequest::descriptor,
+       Roles(Role::kService, Role::kAdmin)},
   };
   return *rules;
 }

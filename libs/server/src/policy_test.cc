@@ -14,13 +14,15 @@ namespace threadline::server {
 namespace {
 
 // Columns: sales, installation, support, billing, supervisor, dashboard,
-// privacy, admin.
-constexpr char kSalesOnly[] = "x......x";
-constexpr char kInstallationOnly[] = ".x.....x";
-constexpr char kSupport[] = "..x.x..x";
-constexpr char kBilling[] = "...xx..x";
-constexpr char kEveryone[] = "xxxxxxxx";
-constexpr char kPrivacy[] = "......xx";
+// privacy, admin, service.
+constexpr char kSalesOnly[] = "x......x.";
+constexpr char kInstallationOnly[] = ".x.....x.";
+constexpr char kSupport[] = "..x.x..x.";
+constexpr char kBilling[] = "...xx..x.";
+constexpr char kEveryone[] = "xxxxxxxx.";
+constexpr char kPrivacy[] = "......xx.";
+constexpr char kExport[] = "......xxx";
+constexpr char kKeys[] = ".......xx";
 
 struct Row {
   const char* method;
@@ -61,9 +63,11 @@ const Row kMatrix[] = {
     {"/threadline.v1.JourneyService/GetCustomerContext", kEveryone},
     {"/threadline.v1.JourneyService/FindCustomer", kEveryone},
     {"/threadline.v1.JourneyService/SubscribeJourney", kEveryone},
-    {"/threadline.v1.JourneyExportService/ExportCustomer", kPrivacy},
+    {"/threadline.v1.JourneyExportService/ExportCustomer", kExport},
     {"/threadline.v1.PrivacyService/ExportCustomerData", kPrivacy},
     {"/threadline.v1.PrivacyService/EraseCustomer", kPrivacy},
+    {"/threadline.v1.KeyService/GetDataKey", kKeys},
+    {"/threadline.v1.KeyService/GetIndexKey", kKeys},
 };
 
 TEST(PolicyTest, CoversExactlyTheMethodsOfTheFiveServices) {
@@ -74,7 +78,7 @@ TEST(PolicyTest, CoversExactlyTheMethodsOfTheFiveServices) {
 }
 
 TEST(PolicyTest, EveryRoleAgainstEveryMethod) {
-  ASSERT_EQ(kAllRoles.size(), 8u) << "a role was added: add its column to kMatrix";
+  ASSERT_EQ(kAllRoles.size(), 9u) << "a role was added: add its column to kMatrix";
   for (const auto& row : kMatrix) {
     for (size_t i = 0; i < kAllRoles.size(); ++i) {
       bool expected = row.allowed[i] == 'x';

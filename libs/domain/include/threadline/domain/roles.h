@@ -16,5 +16,9 @@ inline constexpr char kRoleDashboard[] = "dashboard";
 // A data-protection officer: exports and erases customers' data.
 inline constexpr char kRolePrivacy[] = "privacy";
 inline constexpr char kRoleAdmin[] = "admin";
+// A process of the deployment calling another: fetches data keys from the
+// key vault, and the journey's export for the privacy service. Given to
+// machines, never to people.
+inline constexpr char kRoleService[] = "service";
 
 }  // namespace threadline::domain

@@ -37,11 +37,12 @@ enum class Role : uint8_t {
   kDashboard,
   kPrivacy,  // data-subject requests: exports and erasures
   kAdmin,
+  kService,  // a process of the deployment: data keys, the journey's export
 };
 
-inline constexpr std::array<Role, 8> kAllRoles = {
-    Role::kSales,      Role::kInstallation, Role::kSupport, Role::kBilling,
-    Role::kSupervisor, Role::kDashboard,    Role::kPrivacy, Role::kAdmin,
+inline constexpr std::array<Role, 9> kAllRoles = {
+    Role::kSales,     Role::kInstallation, Role::kSupport, Role::kBilling, Role::kSupervisor,
+    Role::kDashboard, Role::kPrivacy,      Role::kAdmin,   Role::kService,
 };
 
 // The spelling used in tokens files and on recorded events, from
