@@ -4,8 +4,11 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <unistd.h>
 
+#include <array>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/ascii.h"
@@ -17,17 +20,15 @@ namespace {
 constexpr size_t kNonce = 12;
 constexpr size_t kTag = 16;
 
-struct CtxFree {
-  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
-
-// One cipher context per thread, reset for each value: creating one costs
-// more than sealing a short field.
-EVP_CIPHER_CTX* ThreadCtx() {
-  thread_local std::unique_ptr<EVP_CIPHER_CTX, CtxFree> ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) std::abort();
-  EVP_CIPHER_CTX_reset(ctx.get());
-  return ctx.get();
+// The cipher, fetched once: EVP_aes_256_gcm() makes each init look the
+// algorithm up in the provider again.
+const EVP_CIPHER* Aes256Gcm() {
+  static const EVP_CIPHER* cipher = [] {
+    EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    if (c == nullptr) std::abort();
+    return c;
+  }();
+  return cipher;
 }
 
 // Debian's Abseil has a string_view of its own.
@@ -43,6 +44,24 @@ void Check(int ok) {
   if (ok != 1) std::abort();
 }
 
+constexpr size_t kNoncePool = 256 * kNonce;
+
+// A fresh random nonce. Drawn from the operating system's DRBG a block at
+// a time; a forked child draws its own block.
+void NewNonce(unsigned char* out) {
+  thread_local std::array<unsigned char, kNoncePool> pool;
+  thread_local size_t used = kNoncePool;
+  thread_local pid_t owner = 0;
+  if (used + kNonce > kNoncePool || owner != getpid()) {
+    Check(RAND_bytes(pool.data(), static_cast<int>(pool.size())));
+    used = 0;
+    owner = getpid();
+  }
+  std::memcpy(out, pool.data() + used, kNonce);
+  OPENSSL_cleanse(pool.data() + used, kNonce);
+  used += kNonce;
+}
+
 }  // namespace
 
 Key RandomKey() {
@@ -51,43 +70,58 @@ Key RandomKey() {
   return k;
 }
 
-std::string SealBytes(const Key& key, std::string_view aad, std::string_view plaintext) {
+Cipher::~Cipher() {
+  EVP_CIPHER_CTX_free(enc_);  // frees cleanse the key schedule
+  EVP_CIPHER_CTX_free(dec_);
+  OPENSSL_cleanse(key_.bytes.data(), key_.bytes.size());
+}
+
+std::string Cipher::SealBytes(std::string_view aad, std::string_view plaintext) {
   std::string out(kNonce + plaintext.size() + kTag, '\0');
   auto* o = reinterpret_cast<unsigned char*>(out.data());
-  Check(RAND_bytes(o, kNonce));
-  EVP_CIPHER_CTX* ctx = ThreadCtx();
-  Check(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.bytes.data(), o));
+  NewNonce(o);
+  if (enc_ == nullptr) {
+    enc_ = EVP_CIPHER_CTX_new();
+    if (enc_ == nullptr) std::abort();
+    Check(EVP_EncryptInit_ex(enc_, Aes256Gcm(), nullptr, key_.bytes.data(), o));
+  } else {
+    Check(EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, o));  // same key, new nonce
+  }
   int len = 0;
   if (!aad.empty())
-    Check(EVP_EncryptUpdate(ctx, nullptr, &len, U(aad), static_cast<int>(aad.size())));
+    Check(EVP_EncryptUpdate(enc_, nullptr, &len, U(aad), static_cast<int>(aad.size())));
   if (!plaintext.empty()) {
-    Check(
-        EVP_EncryptUpdate(ctx, o + kNonce, &len, U(plaintext), static_cast<int>(plaintext.size())));
+    Check(EVP_EncryptUpdate(enc_, o + kNonce, &len, U(plaintext),
+                            static_cast<int>(plaintext.size())));
   }
-  Check(EVP_EncryptFinal_ex(ctx, o + kNonce + plaintext.size(), &len));
-  Check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTag, o + kNonce + plaintext.size()));
+  Check(EVP_EncryptFinal_ex(enc_, o + kNonce + plaintext.size(), &len));
+  Check(EVP_CIPHER_CTX_ctrl(enc_, EVP_CTRL_GCM_GET_TAG, kTag, o + kNonce + plaintext.size()));
   return out;
 }
 
-absl::StatusOr<std::string> OpenBytes(const Key& key, std::string_view aad,
-                                      std::string_view sealed) {
+absl::StatusOr<std::string> Cipher::OpenBytes(std::string_view aad, std::string_view sealed) {
   if (sealed.size() < kNonce + kTag) {
     return absl::DataLossError("sealed value is truncated");
   }
   const size_t n = sealed.size() - kNonce - kTag;
   std::string out(n, '\0');
-  EVP_CIPHER_CTX* ctx = ThreadCtx();
-  Check(EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.bytes.data(), U(sealed)));
+  if (dec_ == nullptr) {
+    dec_ = EVP_CIPHER_CTX_new();
+    if (dec_ == nullptr) std::abort();
+    Check(EVP_DecryptInit_ex(dec_, Aes256Gcm(), nullptr, key_.bytes.data(), U(sealed)));
+  } else {
+    Check(EVP_DecryptInit_ex(dec_, nullptr, nullptr, nullptr, U(sealed)));
+  }
   int len = 0;
   if (!aad.empty())
-    Check(EVP_DecryptUpdate(ctx, nullptr, &len, U(aad), static_cast<int>(aad.size())));
+    Check(EVP_DecryptUpdate(dec_, nullptr, &len, U(aad), static_cast<int>(aad.size())));
   if (n > 0) {
-    Check(EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &len,
+    Check(EVP_DecryptUpdate(dec_, reinterpret_cast<unsigned char*>(out.data()), &len,
                             U(sealed) + kNonce, static_cast<int>(n)));
   }
   std::string tag(sealed.substr(kNonce + n));
-  Check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTag, tag.data()));
-  if (EVP_DecryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()) + n, &len) != 1) {
+  Check(EVP_CIPHER_CTX_ctrl(dec_, EVP_CTRL_GCM_SET_TAG, kTag, tag.data()));
+  if (EVP_DecryptFinal_ex(dec_, reinterpret_cast<unsigned char*>(out.data()) + n, &len) != 1) {
     return absl::DataLossError(
         "sealed value does not authenticate: altered, or sealed with another key or for "
         "another place");
@@ -95,19 +129,36 @@ absl::StatusOr<std::string> OpenBytes(const Key& key, std::string_view aad,
   return out;
 }
 
-std::string Seal(const Key& key, std::string_view aad, std::string_view plaintext) {
+std::string Cipher::Seal(std::string_view aad, std::string_view plaintext) {
   std::string out(kSealedPrefix);
-  out += absl::WebSafeBase64Escape(SealBytes(key, aad, plaintext));
+  out += absl::WebSafeBase64Escape(SealBytes(aad, plaintext));
   return out;
 }
 
-absl::StatusOr<std::string> Open(const Key& key, std::string_view aad, std::string_view sealed) {
+absl::StatusOr<std::string> Cipher::Open(std::string_view aad, std::string_view sealed) {
   if (!IsSealed(sealed)) return absl::DataLossError("value is not sealed");
   std::string raw;
   if (!absl::WebSafeBase64Unescape(A(sealed.substr(kSealedPrefix.size())), &raw)) {
     return absl::DataLossError("sealed value is not valid base64url");
   }
-  return OpenBytes(key, aad, raw);
+  return OpenBytes(aad, raw);
+}
+
+std::string SealBytes(const Key& key, std::string_view aad, std::string_view plaintext) {
+  return Cipher(key).SealBytes(aad, plaintext);
+}
+
+absl::StatusOr<std::string> OpenBytes(const Key& key, std::string_view aad,
+                                      std::string_view sealed) {
+  return Cipher(key).OpenBytes(aad, sealed);
+}
+
+std::string Seal(const Key& key, std::string_view aad, std::string_view plaintext) {
+  return Cipher(key).Seal(aad, plaintext);
+}
+
+absl::StatusOr<std::string> Open(const Key& key, std::string_view aad, std::string_view sealed) {
+  return Cipher(key).Open(aad, sealed);
 }
 
 std::string Blind(const Key& key, std::string_view kind, std::string_view value) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <vector>
+
 #include "threadline/testing/testing.h"
 
 namespace threadline::privacy {
@@ -40,6 +43,36 @@ TEST(Crypto, FlippedOrTruncatedCiphertextIsDataLoss) {
   }
   EXPECT_EQ(Open(k, "ctx", "tl1:!!!").status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(Open(k, "ctx", "plain").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(Crypto, ACipherSealsAndOpensManyValuesAsTheFreeFunctionsDo) {
+  const Key k = RandomKey();
+  std::set<std::string> nonces;
+  std::vector<std::string> sealed;
+  {
+    Cipher c(k);
+    for (int i = 0; i < 600; ++i) {  // more than one block of pooled nonces
+      sealed.push_back(c.Seal("event:e" + std::to_string(i), "value " + std::to_string(i)));
+      nonces.insert(sealed.back().substr(0, kSealedPrefix.size() + 16));
+    }
+    // Opening in between sealing, and a failure, leave the cipher usable.
+    EXPECT_EQ(c.Open("event:e1", sealed[0]).status().code(), absl::StatusCode::kDataLoss);
+    auto again = c.Open("event:e0", sealed[0]);
+    ASSERT_OK(again);
+    EXPECT_EQ(*again, "value 0");
+    EXPECT_EQ(c.Open("event:e0", Seal(RandomKey(), "event:e0", "x")).status().code(),
+              absl::StatusCode::kDataLoss);
+  }
+  EXPECT_EQ(nonces.size(), sealed.size()) << "a nonce repeated";
+  Cipher reader(k);
+  for (int i = 0; i < 600; ++i) {
+    auto one = Open(k, "event:e" + std::to_string(i), sealed[i]);
+    ASSERT_OK(one);
+    EXPECT_EQ(*one, "value " + std::to_string(i));
+    auto many = reader.Open("event:e" + std::to_string(i), sealed[i]);
+    ASSERT_OK(many);
+    EXPECT_EQ(*many, *one);
+  }
 }
 
 TEST(Crypto, EmptyPlaintextRoundTrips) {

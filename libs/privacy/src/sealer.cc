@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -123,9 +124,10 @@ absl::Status Visit(Message& msg, const std::string& parent, Fn&& fn) {
 }  // namespace
 
 void SealMessage(Message& msg, const Key& key, std::string_view context) {
+  Cipher cipher(key);
   (void)Visit(msg, "", [&](const std::string& path, std::string& v, bool& changed) {
     if (!v.empty() && !IsSealed(v)) {
-      v = Seal(key, Aad(context, path), v);
+      v = cipher.Seal(Aad(context, path), v);
       changed = true;
     }
     return absl::OkStatus();
@@ -133,6 +135,8 @@ void SealMessage(Message& msg, const Key& key, std::string_view context) {
 }
 
 absl::Status OpenMessage(Message& msg, const Key* key, std::string_view context) {
+  std::optional<Cipher> cipher;
+  if (key != nullptr) cipher.emplace(*key);
   return Visit(msg, "", [&](const std::string& path, std::string& v, bool& changed) {
     if (key == nullptr) {
       changed = !v.empty();
@@ -140,7 +144,7 @@ absl::Status OpenMessage(Message& msg, const Key* key, std::string_view context)
       return absl::OkStatus();
     }
     if (!IsSealed(v)) return absl::OkStatus();
-    auto opened = Open(*key, Aad(context, path), v);
+    auto opened = cipher->Open(Aad(context, path), v);
     if (!opened.ok()) {
       return absl::DataLossError("personal field " + path + " of " + std::string(context) + ": " +
                                  std::string(opened.status().message()));

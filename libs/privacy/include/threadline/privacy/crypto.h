@@ -18,6 +18,9 @@
 
 #include "absl/status/statusor.h"
 
+// OpenSSL's cipher context, kept out of this header.
+struct evp_cipher_ctx_st;
+
 namespace threadline::privacy {
 
 // 256 bits of key material. Never logged, never written unwrapped.
@@ -46,6 +49,28 @@ absl::StatusOr<std::string> Open(const Key& key, std::string_view aad, std::stri
 std::string SealBytes(const Key& key, std::string_view aad, std::string_view plaintext);
 absl::StatusOr<std::string> OpenBytes(const Key& key, std::string_view aad,
                                       std::string_view sealed);
+
+// Seal() and Open() for many values under one key (the fields of one
+// message): the key is set up once instead of for each value. Scoped to
+// one unit of work: the destructor wipes the key and its schedule, so no
+// copy of a key outlives it. Not thread-safe.
+class Cipher {
+ public:
+  explicit Cipher(const Key& key) : key_(key) {}
+  ~Cipher();
+  Cipher(const Cipher&) = delete;
+  Cipher& operator=(const Cipher&) = delete;
+
+  std::string Seal(std::string_view aad, std::string_view plaintext);
+  absl::StatusOr<std::string> Open(std::string_view aad, std::string_view sealed);
+  std::string SealBytes(std::string_view aad, std::string_view plaintext);
+  absl::StatusOr<std::string> OpenBytes(std::string_view aad, std::string_view sealed);
+
+ private:
+  Key key_;
+  evp_cipher_ctx_st* enc_ = nullptr;  // set up with key_ on first use
+  evp_cipher_ctx_st* dec_ = nullptr;
+};
 
 // An index entry for `value` in index `kind` ("phone", "email", ...):
 // "~" + base64url of the first 16 bytes of HMAC-SHA-256(key, kind "\0"
