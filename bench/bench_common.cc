@@ -93,4 +93,14 @@ void Emit(const std::string& key, double value) {
 }
 void Emit(const std::string& key, uint64_t value) { Emit(key, std::to_string(value)); }
 
+absl::StatusOr<std::unique_ptr<privacy::Vault>> OpenBenchVault(const std::string& dir,
+                                                               bool read_only) {
+  privacy::VaultOptions vo;
+  vo.path = dir;
+  vo.master.bytes.fill(0x5b);
+  vo.sync = false;
+  vo.read_only = read_only;
+  return privacy::Vault::Open(vo);
+}
+
 }  // namespace threadline::bench

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "threadline/bus/bus.h"
+#include "threadline/privacy/vault.h"
 
 namespace threadline::bench {
 
@@ -33,6 +34,12 @@ uint64_t DirBytes(const std::string& dir);
 // families) and compacts it fully, so that its size on disk is the steady
 // state rather than whatever happened to be in the write-ahead log.
 absl::Status CompactDatabase(const std::string& dir);
+
+// A key vault at `dir` for benchmarks that seal: unsynced (as the stores
+// they run beside), under a fixed master key, so that one tool fills it and
+// another reads it. Benchmark data only.
+absl::StatusOr<std::unique_ptr<privacy::Vault>> OpenBenchVault(const std::string& dir,
+                                                               bool read_only = false);
 
 // Prints "key=value\n" on stdout.
 void Emit(const std::string& key, const std::string& value);

@@ -31,6 +31,7 @@
 #include "threadline/common/clock.h"
 #include "threadline/domain/topics.h"
 #include "threadline/outbox/relay.h"
+#include "threadline/privacy/sealer.h"
 #include "threadline/v1/envelope.pb.h"
 
 namespace threadline::bench {
@@ -428,7 +429,11 @@ int Run(int argc, char** argv) {
   int partitions = 6;
   uint64_t seed = 42;
   std::string manifest;
+  std::string vault_dir;
   app.add_option("--bus", bus_spec, "kafka:HOST:PORT or embedded:DIR")->required();
+  app.add_option("--vault", vault_dir,
+                 "seal personal fields with customers' keys from a key vault in this directory, "
+                 "as the departments publish them");
   app.add_option("--events", events, "events in total")->capture_default_str();
   app.add_option("--customers", customers, "ordinary customers")->capture_default_str();
   app.add_option("--heavy-customers", heavy, "customers with --heavy-events each")
@@ -510,6 +515,7 @@ int Run(int argc, char** argv) {
   }
   topics.push_back({domain::kJourneyTopic, partitions});
   topics.push_back({domain::kDeadLetterTopic, partitions});
+  topics.push_back({domain::kPrivacyTopic, partitions});  // a projector with keys reads it
   if (auto s = (*bus)->EnsureTopics(topics); !s.ok()) {
     std::cerr << "bench_fill: " << s << "\n";
     return 1;
@@ -518,6 +524,17 @@ int Run(int argc, char** argv) {
   if (!publisher.ok()) {
     std::cerr << "bench_fill: " << publisher.status() << "\n";
     return 1;
+  }
+  std::unique_ptr<privacy::Vault> vault;
+  std::unique_ptr<privacy::KeyCache> keys;
+  if (!vault_dir.empty()) {
+    auto v = OpenBenchVault(vault_dir);
+    if (!v.ok()) {
+      std::cerr << "bench_fill: " << v.status() << "\n";
+      return 1;
+    }
+    vault = std::move(*v);
+    keys = std::make_unique<privacy::KeyCache>(vault.get());
   }
 
   // Bounded in flight: the producer queue holds 100k messages by default.
@@ -531,9 +548,19 @@ int Run(int argc, char** argv) {
   Generator gen(people);
   const auto start = std::chrono::steady_clock::now();
   uint64_t value_bytes = 0;
+  uint64_t sealed_events = 0;
   for (uint64_t n = 0; n < plan.size(); ++n) {
     v1::EventEnvelope e = gen.Make(plan[n], n);
     e.set_global_position(n + 1);
+    if (keys) {
+      auto key = keys->Obtain(privacy::SubjectOf(e));
+      if (!key.ok()) {
+        std::cerr << "bench_fill: " << key.status() << "\n";
+        return 1;
+      }
+      privacy::SealEvent(e, *key);
+      if (privacy::HasSealed(e)) ++sealed_events;
+    }
     const std::string topic = domain::DepartmentTopic(e.department());
     bus::OutMessage m = outbox::ToMessage(e, topic);
     value_bytes += m.value.size();
@@ -590,6 +617,7 @@ int Run(int argc, char** argv) {
     return 1;
   }
   Emit("fill_events", static_cast<uint64_t>(plan.size()));
+  Emit("fill_sealed_events", sealed_events);
   Emit("fill_customers", static_cast<uint64_t>(customers + heavy));
   Emit("fill_seconds", secs);
   Emit("fill_events_per_second", static_cast<double>(plan.size()) / secs);

@@ -2,7 +2,11 @@
 // into a fresh store, as `threadline journey rebuild` does, and reports
 // events per second, the projector's peak RSS and the store's size.
 //
-//   bench_replay --bus kafka:127.0.0.1:9092 --out DIR [--compact]
+//   bench_replay --bus kafka:127.0.0.1:9092 --out DIR [--compact] [--vault DIR]
+//
+// With --vault (the vault bench_fill --vault sealed the events with) the
+// projector opens every sealed field and seals its own store, as the suite
+// runs it.
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
@@ -19,10 +23,12 @@ int Run(int argc, char** argv) {
   std::string bus_spec, out;
   size_t batch_size = 0;
   bool compact = false;
+  std::string vault_dir;
   app.add_option("--bus", bus_spec, "kafka:HOST:PORT or embedded:DIR")->required();
   app.add_option("--out", out, "fresh directory for the journey store")->required();
   app.add_option("--batch-size", batch_size, "ProjectorOptions::batch_size (0: the default)");
   app.add_flag("--compact", compact, "also report the size after a full compaction");
+  app.add_option("--vault", vault_dir, "open sealed events with the key vault in this directory");
   CLI11_PARSE(app, argc, argv);
   if (std::filesystem::exists(out) && !std::filesystem::is_empty(out)) {
     std::cerr << "bench_replay: " << out << " is not empty\n";
@@ -33,8 +39,20 @@ int Run(int argc, char** argv) {
     std::cerr << "bench_replay: " << bus.status() << "\n";
     return 1;
   }
+  std::unique_ptr<privacy::Vault> vault;
+  std::unique_ptr<privacy::KeyCache> keys;
+  if (!vault_dir.empty()) {
+    auto v = OpenBenchVault(vault_dir, /*read_only=*/true);
+    if (!v.ok()) {
+      std::cerr << "bench_replay: " << v.status() << "\n";
+      return 1;
+    }
+    vault = std::move(*v);
+    keys = std::make_unique<privacy::KeyCache>(vault.get());
+  }
   journey::ProjectorOptions po;
   po.path = out;
+  po.keys = keys.get();
   po.publish = false;  // a rebuild does not republish the journey
   if (batch_size > 0) po.batch_size = batch_size;
   const auto start = std::chrono::steady_clock::now();
@@ -55,6 +73,7 @@ int Run(int argc, char** argv) {
   Emit("replay_messages", stats.consumed);
   Emit("replay_entries", stats.projected);
   Emit("replay_duplicates", stats.duplicates);
+  Emit("replay_dead_lettered", stats.dead_lettered);
   Emit("replay_refolds", stats.refolds);
   Emit("replay_seconds", secs);
   Emit("replay_events_per_second", static_cast<double>(stats.consumed) / secs);

@@ -50,6 +50,8 @@ def main():
     e2e = kv(os.path.join(res, "e2e.txt"))
     store = kv(os.path.join(res, "store.txt"))
     sealed = kv(os.path.join(res, "store_sealed.txt"))
+    replay_plain = kv(os.path.join(res, "replay_plain.txt"))
+    replay_sealed = kv(os.path.join(res, "replay_sealed.txt"))
 
     # --- 1. replay reference: ConsumerPerformance per topic -------------------
     ref_msgs, ref_secs, ref_elapsed, ref_mb, ref_rows = 0, 0.0, 0.0, 0.0, []
@@ -222,6 +224,20 @@ def main():
     w("")
     w("@@REPLAY_ANALYSIS@@")
     w("")
+    plain_replay_rate = num(replay_plain, "replay_events_per_second", 0)
+    sealed_replay_rate = num(replay_sealed, "replay_events_per_second", 0)
+    if plain_replay_rate and sealed_replay_rate:
+        seal_ratio = sealed_replay_rate / plain_replay_rate
+        w("### Sealing on the replay")
+        w("")
+        w(f"The same history of {int(num(replay_plain, 'replay_messages')):,} events twice on "
+          f"the embedded bus: as written before sealing, and with every personal field sealed "
+          f"under its customer's key (`bench_fill --vault`), replayed with the keys "
+          f"(`bench_replay --vault`: each field opened, the journey's own cards, entries and "
+          f"blinded search entries sealed). {fmt(sealed_replay_rate)} events/s sealed against "
+          f"{fmt(plain_replay_rate)} events/s unsealed, ratio **{seal_ratio:.3f}**; "
+          f"{int(num(replay_sealed, 'replay_dead_lettered', 0)):,} parked.")
+        w("")
 
     # ---- 2 ----
     w("## 2. Command path")
@@ -387,6 +403,13 @@ def main():
     w("scripts/kafka tool org.apache.kafka.tools.ConsumerPerformance --bootstrap-server BOOT \\")
     w("    --topic threadline.sales.v1 --messages N --group G --hide-header   # per topic, N from M")
     w("BUILD/bench/bench_replay --bus kafka:BOOT --out J")
+    w("# 1b. replay with sealing: the same history twice on the embedded bus")
+    w("BUILD/bench/bench_fill --bus embedded:B1 --events 200000 --customers 19800 \\")
+    w("    --heavy-customers 2 --heavy-events 1000 --manifest M1")
+    w("BUILD/bench/bench_replay --bus embedded:B1 --out J1")
+    w("BUILD/bench/bench_fill --bus embedded:B2 --events 200000 --customers 19800 \\")
+    w("    --heavy-customers 2 --heavy-events 1000 --manifest M2 --vault V")
+    w("BUILD/bench/bench_replay --bus embedded:B2 --out J2 --vault V")
     w("# 4. reads on the replay's store, compacted first")
     w("BUILD/bench/bench_reads --bus kafka:BOOT --store J --manifest M --compact-first")
     w("# 2. command path (embedded; add --kafka-brokers=BOOT for Kafka)")
