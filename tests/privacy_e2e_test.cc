@@ -63,5 +63,53 @@ TEST_F(PrivacyE2E, AnErasedPersonLeavesNoTraceAndEveryoneElseIsUntouched) {
   EXPECT_EQ(live, fingerprint(rebuilt, "fp-rebuilt.log"));
 }
 
+// Nothing personal is ever stored or published unsealed: a process with
+// departments or the journey and no key source does not start, and says
+// which flag it needs.
+TEST(PrivacyStart, WithoutKeysNoDepartmentOrJourneyStarts) {
+  TempDir dir;
+  struct Bad {
+    std::vector<std::string> args;
+    std::string expect;
+  };
+  const std::vector<Bad> bad = {
+      {{"--target", "sales"}, "--privacy-address"},
+      {{"--target", "journey"}, "--privacy-address"},
+      {{"--target", "support,billing"}, "--privacy-address"},
+      {{"--target", "sales", "--privacy-address", "127.0.0.1:1", "--peer-token-file",
+        (dir.path() / "no-such-token").string()},
+       "peer token file"},
+  };
+  int n = 0;
+  for (const auto& b : bad) {
+    const auto data = dir.path() / ("data-" + std::to_string(n));
+    std::vector<std::string> argv{BinaryFromEnv("THREADLINE_BIN"),
+                                  "serve",
+                                  "--data-dir",
+                                  data.string(),
+                                  "--listen",
+                                  "127.0.0.1:0"};
+    argv.insert(argv.end(), b.args.begin(), b.args.end());
+    ChildProcess p(argv, (dir.path() / ("serve-" + std::to_string(n++) + ".log")).string());
+    const int status = p.Wait(std::chrono::seconds(30));
+    EXPECT_NE(status, -1) << b.args[1] << ": still running; log:\n" << p.Log();
+    if (status == -1) p.Kill(SIGKILL);
+    EXPECT_NE(status, 0) << b.args[1] << ": started anyway";
+    EXPECT_NE(p.Log().find(b.expect), std::string::npos) << p.Log();
+    EXPECT_EQ(p.Log().find("listening on port"), std::string::npos) << p.Log();
+    for (const char* store : {"sales", "support", "billing", "journey"}) {
+      EXPECT_FALSE(std::filesystem::exists(data / store)) << store << " was opened";
+    }
+  }
+  // A rebuild without keys would differ from the live journey: refused.
+  ChildProcess rebuild(
+      {BinaryFromEnv("THREADLINE_BIN"), "journey", "rebuild", "--out",
+       (dir.path() / "rebuilt").string(), "--data-dir", (dir.path() / "data-0").string()},
+      (dir.path() / "rebuild.log").string());
+  const int status = rebuild.Wait(std::chrono::seconds(30));
+  EXPECT_NE(status, 0) << rebuild.Log();
+  EXPECT_NE(rebuild.Log().find("--privacy-address"), std::string::npos) << rebuild.Log();
+}
+
 }  // namespace
 }  // namespace threadline::testing
