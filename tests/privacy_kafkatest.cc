@@ -23,10 +23,15 @@ class PrivacyKafka : public ::testing::Test {
     const int journey_port = FreePort();
     privacy_ = StartPrivacyProcess(
         dir_.path(), brokers_, {"--journey-address", "127.0.0.1:" + std::to_string(journey_port)});
+    support_metrics_ = FreePort();
     for (const char* target : {"sales", "installation", "support", "billing"}) {
+      std::vector<std::string> args{"--target", target, "--kafka-brokers", brokers_};
+      if (std::string(target) == "support") {
+        args.push_back("--metrics-listen");
+        args.push_back("127.0.0.1:" + std::to_string(support_metrics_));
+      }
       depts_[target] = std::make_unique<SuiteProcess>(
-          (dir_.path() / target).string(),
-          WithKeysFrom(*privacy_, {"--target", target, "--kafka-brokers", brokers_}),
+          (dir_.path() / target).string(), WithKeysFrom(*privacy_, args),
           (dir_.path() / (std::string(target) + ".log")).string());
     }
     journey_ = std::make_unique<SuiteProcess>(
@@ -69,6 +74,7 @@ class PrivacyKafka : public ::testing::Test {
 
   TempDir dir_;
   std::string brokers_;
+  int support_metrics_ = 0;
   std::unique_ptr<SuiteProcess> privacy_;
   std::map<std::string, std::unique_ptr<SuiteProcess>> depts_;
   std::unique_ptr<SuiteProcess> journey_;
@@ -98,6 +104,9 @@ TEST_F(PrivacyKafka, EachServiceItsOwnProcessForgetsThePersonEverywhere) {
         std::chrono::seconds(60)))
         << p->Log().substr(0, 4000);
   }
+  const std::string metrics = HttpGet(support_metrics_, "/metrics");
+  EXPECT_NE(metrics.find("\nthreadline_key_cache_erasures_total 1\n"), std::string::npos)
+      << metrics;
   // Its next read of the customer's sealed fields reads as erased.
   const v1::Ticket after = GetTicket(story.ticket, &st);
   if (st.ok()) {

@@ -450,7 +450,13 @@ class SuiteImpl final : public Suite {
     if (auto space = GetDiskSpace(options_.data_dir); space.ok()) s.data_dir = *space;
     for (const auto& r : command::RunningReactors()) {
       for (const auto& p : r.positions) lag(r.consumer, p.tp, p.next_offset);
-      s.consumer_totals.push_back({r.consumer, r.stats.replayed, r.stats.errors});
+      s.consumer_totals.push_back({r.consumer, r.stats.replayed, r.stats.errors, r.stats.invalid});
+    }
+    if (keys_) {
+      metrics::KeyCacheSample k;
+      k.keys = keys_->size();
+      if (remote_keys_.watcher) k.erasures_heard = remote_keys_.watcher->forgotten();
+      s.key_cache = k;
     }
     if (projector_) {
       auto ps = projector_->Stats();

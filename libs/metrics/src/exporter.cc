@@ -158,6 +158,19 @@ void AddSuite(Families& f, const SuiteSample& s) {
               {{"consumer", c.consumer}}, static_cast<double>(c.duplicates));
     f.Counter("threadline_consumer_errors_total", "failed consumer batches, retried",
               {{"consumer", c.consumer}}, static_cast<double>(c.errors));
+    f.Counter("threadline_consumer_invalid_total",
+              "messages skipped as invalid: not a valid envelope, or a sealed field that did "
+              "not open",
+              {{"consumer", c.consumer}}, static_cast<double>(c.invalid));
+  }
+  if (s.key_cache) {
+    f.Gauge("threadline_key_cache_keys", "customers' data keys held in this process's memory", {},
+            static_cast<double>(s.key_cache->keys));
+    if (s.key_cache->erasures_heard) {
+      f.Counter("threadline_key_cache_erasures_total",
+                "customers whose key this process dropped when their erasure reached it", {},
+                static_cast<double>(*s.key_cache->erasures_heard));
+    }
   }
   if (s.journey) {
     const JourneySample& j = *s.journey;

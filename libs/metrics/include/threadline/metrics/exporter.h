@@ -41,6 +41,17 @@ struct ConsumerTotals {
   std::string consumer;
   uint64_t duplicates = 0;  // messages dropped or absorbed as already applied
   uint64_t errors = 0;      // failed batches, retried
+  // Messages skipped as invalid: not a valid envelope, or a sealed field
+  // that did not open (the journey parks these instead: dead_lettered).
+  uint64_t invalid = 0;
+};
+
+// This process's cache of customers' data keys.
+struct KeyCacheSample {
+  uint64_t keys = 0;  // held in memory now
+  // Customers forgotten because their CustomerErased reached this process
+  // on the privacy topic (processes that fetch keys from another one).
+  std::optional<uint64_t> erasures_heard;
 };
 
 // The journey projector, when this process runs it.
@@ -65,6 +76,7 @@ struct SuiteSample {
   std::vector<ConsumerSample> consumers;
   std::vector<ConsumerTotals> consumer_totals;
   std::optional<JourneySample> journey;
+  std::optional<KeyCacheSample> key_cache;
   // Health of each gRPC service by full name, as the health service says.
   std::vector<std::pair<std::string, bool>> serving;
   // Whether the last look at the bus (end offsets) succeeded.
