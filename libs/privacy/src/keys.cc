@@ -36,13 +36,32 @@ absl::StatusOr<Key> KeyCache::Obtain(std::string_view subject) {
 absl::StatusOr<KeyLookup> KeyCache::Find(std::string_view subject) {
   {
     std::lock_guard lock(mu_);
-    if (erased_.contains(std::string(subject))) return KeyLookup{std::nullopt, true};
-    if (auto it = keys_.find(std::string(subject)); it != keys_.end())
-      return KeyLookup{it->second.first, false};
+    const std::string s(subject);
+    if (erased_.contains(s)) return KeyLookup{std::nullopt, true};
+    if (auto it = keys_.find(s); it != keys_.end()) return KeyLookup{it->second.first, false};
+    if (keyless_.contains(s)) return KeyLookup{};
   }
-  ASSIGN_OR_RETURN(KeyLookup found, inner_->Find(subject));
-  if (found.key) Put(std::string(subject), *found.key);
-  if (found.erased) Forget(subject);
+  return Remember(subject, inner_->Find(subject));
+}
+
+absl::StatusOr<KeyLookup> KeyCache::FindFresh(std::string_view subject) {
+  {
+    std::lock_guard lock(mu_);
+    if (erased_.contains(std::string(subject))) return KeyLookup{std::nullopt, true};
+  }
+  return Remember(subject, inner_->FindFresh(subject));
+}
+
+absl::StatusOr<KeyLookup> KeyCache::Remember(std::string_view subject,
+                                             absl::StatusOr<KeyLookup> found) {
+  if (!found.ok()) return found;
+  if (found->key) Put(std::string(subject), *found->key);
+  if (found->erased) Forget(subject);
+  if (!found->key && !found->erased) {
+    std::lock_guard lock(mu_);
+    if (keyless_.size() >= capacity_) keyless_.clear();  // cheap bound; they are asked again
+    keyless_.insert(std::string(subject));
+  }
   return found;
 }
 
@@ -67,6 +86,7 @@ void KeyCache::Forget(std::string_view subject) {
   // Erasures are remembered in full: a subject id is small and an erasure
   // must never be forgotten while the process runs.
   erased_.insert(std::string(subject));
+  keyless_.erase(std::string(subject));
 }
 
 size_t KeyCache::size() const {
@@ -76,6 +96,7 @@ size_t KeyCache::size() const {
 
 void KeyCache::Put(const std::string& subject, const Key& key) {
   std::lock_guard lock(mu_);
+  keyless_.erase(subject);
   if (erased_.contains(std::string(subject)) || keys_.contains(subject)) return;
   while (keys_.size() >= capacity_ && !order_.empty()) {
     keys_.erase(order_.front());

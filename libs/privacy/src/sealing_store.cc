@@ -95,6 +95,10 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> SealingStore::S
 absl::Status OpenOne(KeySource& keys, v1::EventEnvelope& e) {
   if (!HasPersonal(e)) return absl::OkStatus();
   ASSIGN_OR_RETURN(KeyLookup found, keys.Find(SubjectOf(e)));
+  if (!found.key && !found.erased && HasSealed(e)) {
+    // A cache may remember the subject from before its key was made.
+    ASSIGN_OR_RETURN(found, keys.FindFresh(SubjectOf(e)));
+  }
   if (!found.key && !found.erased) {
     if (HasSealed(e)) {
       return absl::DataLossError("event " + e.event_id() + " has sealed personal fields, but " +

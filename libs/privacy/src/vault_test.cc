@@ -5,6 +5,8 @@
 #include <atomic>
 #include <thread>
 
+#include "threadline/privacy/sealer.h"
+#include "threadline/privacy/sealing_store.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::privacy {
@@ -187,6 +189,64 @@ TEST_F(VaultTest, ABoundedCacheStillAnswers) {
   ASSERT_OK(first);
   ASSERT_TRUE(first->key);
   EXPECT_EQ(*first->key, keys[0]);
+}
+
+// Counts the lookups that reach the vault, as a vault in another process
+// would see them.
+class CountingSource final : public KeySource {
+ public:
+  explicit CountingSource(KeySource* inner) : inner_(inner) {}
+  absl::StatusOr<Key> Obtain(std::string_view s) override { return inner_->Obtain(s); }
+  absl::StatusOr<KeyLookup> Find(std::string_view s) override {
+    ++finds;
+    return inner_->Find(s);
+  }
+  absl::StatusOr<Key> IndexKey() override { return inner_->IndexKey(); }
+  int finds = 0;
+
+ private:
+  KeySource* inner_;
+};
+
+TEST_F(VaultTest, ACacheRemembersSubjectsWithoutAKeyUntilASealedValueAsksAgain) {
+  auto vault = OpenVault(master_);
+  ASSERT_NE(vault, nullptr);
+  CountingSource remote(vault.get());
+  KeyCache cache(&remote);
+  // Events from before sealing: one question for the subject, not one each.
+  for (int i = 0; i < 5; ++i) {
+    auto found = cache.Find("cus_old");
+    ASSERT_OK(found);
+    EXPECT_FALSE(found->key);
+    EXPECT_FALSE(found->erased);
+  }
+  EXPECT_EQ(remote.finds, 1);
+
+  // Another process makes the key and seals an event with it; this cache
+  // still says "no key", and an event that is sealed asks again.
+  auto made = vault->Obtain("cus_old");
+  ASSERT_OK(made);
+  v1::EventEnvelope e;
+  e.set_event_id("ev_1");
+  e.set_customer_id("cus_old");
+  e.mutable_customer_registered()->set_customer_id("cus_old");
+  e.mutable_customer_registered()->set_name("Cornelis Uitenbroek");
+  SealEvent(e, *made);
+  ASSERT_OK(OpenOne(cache, e));
+  EXPECT_EQ(e.customer_registered().name(), "Cornelis Uitenbroek");
+  EXPECT_EQ(remote.finds, 2);
+  auto now = cache.Find("cus_old");
+  ASSERT_OK(now);
+  ASSERT_TRUE(now->key);
+  EXPECT_EQ(*now->key, *made);
+  EXPECT_EQ(remote.finds, 2) << "the key is cached now";
+
+  // An erasure replaces what was remembered.
+  ASSERT_OK(cache.Find("cus_other"));
+  cache.Forget("cus_other");
+  auto gone = cache.Find("cus_other");
+  ASSERT_OK(gone);
+  EXPECT_TRUE(gone->erased);
 }
 
 TEST_F(VaultTest, BadSubjectsAreRefused) {

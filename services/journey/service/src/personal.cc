@@ -30,6 +30,16 @@ absl::StatusOr<privacy::KeyLookup> Personal::Find(std::string_view subject) {
   return found;
 }
 
+absl::StatusOr<privacy::KeyLookup> Personal::FindFresh(std::string_view subject) {
+  if (keys_ == nullptr) return privacy::KeyLookup{};
+  if (auto it = found_.find(subject); it != found_.end() && (it->second.key || it->second.erased)) {
+    return it->second;
+  }
+  ASSIGN_OR_RETURN(privacy::KeyLookup found, keys_->FindFresh(subject));
+  found_.insert_or_assign(std::string(subject), found);
+  return found;
+}
+
 absl::StatusOr<privacy::Key> Personal::IndexKey() {
   if (keys_ == nullptr) return absl::FailedPreconditionError("no key source: nothing is blinded");
   if (!index_key_) {
@@ -92,6 +102,13 @@ absl::Status Personal::OpenCard(const std::string& customer, v1::CustomerContext
     Forget(customer, card);
     return absl::OkStatus();
   }
+  if (!found.key && privacy::HasSealed(card)) {
+    ASSIGN_OR_RETURN(found, FindFresh(customer));
+    if (found.erased) {
+      Forget(customer, card);
+      return absl::OkStatus();
+    }
+  }
   if (!found.key) {
     return privacy::HasSealed(card) ? Lost(customer, "the context card") : absl::OkStatus();
   }
@@ -108,6 +125,9 @@ absl::Status Personal::SealEntry(v1::TimelineEntry& entry) {
 absl::Status Personal::OpenEntry(v1::TimelineEntry& entry) {
   if (keys_ == nullptr || !privacy::HasSealed(entry)) return absl::OkStatus();
   ASSIGN_OR_RETURN(privacy::KeyLookup found, Find(entry.customer_id()));
+  if (!found.key && !found.erased) {
+    ASSIGN_OR_RETURN(found, FindFresh(entry.customer_id()));
+  }
   if (found.erased) return privacy::OpenMessage(entry, nullptr, EntryContext(entry.event_id()));
   if (!found.key) return Lost(entry.customer_id(), "timeline entry " + entry.event_id());
   return privacy::OpenMessage(entry, &*found.key, EntryContext(entry.event_id()));

@@ -50,6 +50,7 @@ class Personal final : public privacy::KeySource {
   // KeySource, cached; Obtain is never used by the journey and refused.
   absl::StatusOr<privacy::Key> Obtain(std::string_view subject) override;
   absl::StatusOr<privacy::KeyLookup> Find(std::string_view subject) override;
+  absl::StatusOr<privacy::KeyLookup> FindFresh(std::string_view subject) override;
   absl::StatusOr<privacy::Key> IndexKey() override;
 
   // From now on `customer` reads as erased here, whatever the source says
