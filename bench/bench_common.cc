@@ -93,14 +93,19 @@ void Emit(const std::string& key, double value) {
 }
 void Emit(const std::string& key, uint64_t value) { Emit(key, std::to_string(value)); }
 
-absl::StatusOr<std::unique_ptr<privacy::Vault>> OpenBenchVault(const std::string& dir,
-                                                               bool read_only) {
+absl::StatusOr<BenchKeys> OpenBenchKeys(const std::string& dir, bool read_only) {
+  BenchKeys keys;
+  if (dir.empty()) return keys;
   privacy::VaultOptions vo;
   vo.path = dir;
   vo.master.bytes.fill(0x5b);
   vo.sync = false;
   vo.read_only = read_only;
-  return privacy::Vault::Open(vo);
+  auto vault = privacy::Vault::Open(vo);
+  if (!vault.ok()) return vault.status();
+  keys.vault = std::move(*vault);
+  keys.cache = std::make_unique<privacy::KeyCache>(keys.vault.get());
+  return keys;
 }
 
 }  // namespace threadline::bench

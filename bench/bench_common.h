@@ -35,11 +35,16 @@ uint64_t DirBytes(const std::string& dir);
 // state rather than whatever happened to be in the write-ahead log.
 absl::Status CompactDatabase(const std::string& dir);
 
-// A key vault at `dir` for benchmarks that seal: unsynced (as the stores
-// they run beside), under a fixed master key, so that one tool fills it and
-// another reads it. Benchmark data only.
-absl::StatusOr<std::unique_ptr<privacy::Vault>> OpenBenchVault(const std::string& dir,
-                                                               bool read_only = false);
+// Keys for benchmarks that seal: a key vault at `dir`, unsynced (as the
+// stores they run beside), under a fixed master key so that one tool fills
+// it and another reads it (benchmark data only), with a cache in front as
+// the suite runs it. Empty `dir`: no keys (null).
+struct BenchKeys {
+  std::unique_ptr<privacy::Vault> vault;
+  std::unique_ptr<privacy::KeyCache> cache;  // in front of vault
+  privacy::KeyCache* get() const { return cache.get(); }
+};
+absl::StatusOr<BenchKeys> OpenBenchKeys(const std::string& dir, bool read_only = false);
 
 // Prints "key=value\n" on stdout.
 void Emit(const std::string& key, const std::string& value);

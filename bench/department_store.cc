@@ -119,24 +119,20 @@ int Run(int argc, char** argv) {
       std::cerr << "bench_store: " << store.status() << "\n";
       return 1;
     }
-    std::unique_ptr<privacy::Vault> vault;
-    std::unique_ptr<privacy::KeyCache> keys;
+    // Unsynced, as the store: the comparison is of the work, not of fsync.
+    auto keys = OpenBenchKeys(vault_dir);
+    if (!keys.ok()) {
+      std::cerr << "bench_store: " << keys.status() << "\n";
+      return 1;
+    }
     std::unique_ptr<privacy::SealingStore> sealed;
-    if (!vault_dir.empty()) {
-      // Unsynced, as the store: the comparison is of the work, not of fsync.
-      auto v = OpenBenchVault(vault_dir);
-      if (!v.ok()) {
-        std::cerr << "bench_store: " << v.status() << "\n";
-        return 1;
-      }
-      vault = std::move(*v);
-      keys = std::make_unique<privacy::KeyCache>(vault.get());
+    if (keys->get() != nullptr) {
       sealed = std::make_unique<privacy::SealingStore>(
-          store->get(), keys.get(), std::set<std::string>{sales::kPhoneClaim, sales::kEmailClaim});
+          store->get(), keys->get(), std::set<std::string>{sales::kPhoneClaim, sales::kEmailClaim});
     }
     command::Env env;
     env.store = sealed ? static_cast<eventstore::EventStore*>(sealed.get()) : store->get();
-    env.keys = keys.get();
+    env.keys = keys->get();
     env.service = "sales";
     env.department = v1::DEPARTMENT_SALES;
     sales::SalesService svc(env);

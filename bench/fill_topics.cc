@@ -525,16 +525,10 @@ int Run(int argc, char** argv) {
     std::cerr << "bench_fill: " << publisher.status() << "\n";
     return 1;
   }
-  std::unique_ptr<privacy::Vault> vault;
-  std::unique_ptr<privacy::KeyCache> keys;
-  if (!vault_dir.empty()) {
-    auto v = OpenBenchVault(vault_dir);
-    if (!v.ok()) {
-      std::cerr << "bench_fill: " << v.status() << "\n";
-      return 1;
-    }
-    vault = std::move(*v);
-    keys = std::make_unique<privacy::KeyCache>(vault.get());
+  auto keys = OpenBenchKeys(vault_dir);
+  if (!keys.ok()) {
+    std::cerr << "bench_fill: " << keys.status() << "\n";
+    return 1;
   }
 
   // Bounded in flight: the producer queue holds 100k messages by default.
@@ -552,8 +546,8 @@ int Run(int argc, char** argv) {
   for (uint64_t n = 0; n < plan.size(); ++n) {
     v1::EventEnvelope e = gen.Make(plan[n], n);
     e.set_global_position(n + 1);
-    if (keys) {
-      auto key = keys->Obtain(privacy::SubjectOf(e));
+    if (keys->get() != nullptr) {
+      auto key = keys->get()->Obtain(privacy::SubjectOf(e));
       if (!key.ok()) {
         std::cerr << "bench_fill: " << key.status() << "\n";
         return 1;

@@ -39,20 +39,14 @@ int Run(int argc, char** argv) {
     std::cerr << "bench_replay: " << bus.status() << "\n";
     return 1;
   }
-  std::unique_ptr<privacy::Vault> vault;
-  std::unique_ptr<privacy::KeyCache> keys;
-  if (!vault_dir.empty()) {
-    auto v = OpenBenchVault(vault_dir, /*read_only=*/true);
-    if (!v.ok()) {
-      std::cerr << "bench_replay: " << v.status() << "\n";
-      return 1;
-    }
-    vault = std::move(*v);
-    keys = std::make_unique<privacy::KeyCache>(vault.get());
+  auto keys = OpenBenchKeys(vault_dir, /*read_only=*/true);
+  if (!keys.ok()) {
+    std::cerr << "bench_replay: " << keys.status() << "\n";
+    return 1;
   }
   journey::ProjectorOptions po;
   po.path = out;
-  po.keys = keys.get();
+  po.keys = keys->get();
   po.publish = false;  // a rebuild does not republish the journey
   if (batch_size > 0) po.batch_size = batch_size;
   const auto start = std::chrono::steady_clock::now();
