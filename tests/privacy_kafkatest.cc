@@ -19,10 +19,16 @@ class PrivacyKafka : public ::testing::Test {
     brokers_ = KafkaBootstrapForTests();
     ASSERT_FALSE(brokers_.empty()) << "no Kafka broker; run with ctest -L kafka";
     // The privacy service reads exports from the journey, and the journey
-    // needs keys to catch up: the journey's port is chosen first.
+    // needs keys to catch up: the journey's port is chosen first, and the
+    // journey starts right after the privacy process, which keeps short the
+    // time in which another process could take that port.
     const int journey_port = FreePort();
     privacy_ = StartPrivacyProcess(
         dir_.path(), brokers_, {"--journey-address", "127.0.0.1:" + std::to_string(journey_port)});
+    journey_ = std::make_unique<SuiteProcess>(
+        (dir_.path() / "journey").string(),
+        WithKeysFrom(*privacy_, {"--target", "journey", "--kafka-brokers", brokers_}),
+        (dir_.path() / "journey.log").string(), journey_port);
     support_metrics_ = FreePort();
     for (const char* target : {"sales", "installation", "support", "billing"}) {
       std::vector<std::string> args{"--target", target, "--kafka-brokers", brokers_};
@@ -34,10 +40,6 @@ class PrivacyKafka : public ::testing::Test {
           (dir_.path() / target).string(), WithKeysFrom(*privacy_, args),
           (dir_.path() / (std::string(target) + ".log")).string());
     }
-    journey_ = std::make_unique<SuiteProcess>(
-        (dir_.path() / "journey").string(),
-        WithKeysFrom(*privacy_, {"--target", "journey", "--kafka-brokers", brokers_}),
-        (dir_.path() / "journey.log").string(), journey_port);
   }
 
   PrivacyStoryTargets Targets() {

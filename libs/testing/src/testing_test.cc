@@ -2,6 +2,8 @@
 
 #include <gtest/gtest-spi.h>
 
+#include <set>
+
 namespace threadline::testing {
 namespace {
 
@@ -44,6 +46,23 @@ TEST(StatusAssertions, AssertOkStopsTheTestAfterOneCall) {
   calls = 0;
   EXPECT_FATAL_FAILURE(ASSERT_OK(Busy()), "Busy() is not OK: UNAVAILABLE: store busy; retry");
   EXPECT_EQ(calls, 1);
+}
+
+}  // namespace
+}  // namespace threadline::testing
+
+namespace threadline::testing {
+namespace {
+
+// A test takes ports for processes it starts later; the kernel would hand a
+// just-released port out again, so two processes of one test would share it.
+TEST(FreePort, NeverGivesTheSamePortTwice) {
+  std::set<int> ports;
+  for (int i = 0; i < 200; ++i) {
+    const int p = FreePort();
+    EXPECT_GT(p, 0);
+    EXPECT_TRUE(ports.insert(p).second) << "port " << p << " given twice";
+  }
 }
 
 }  // namespace

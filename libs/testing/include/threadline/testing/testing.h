@@ -53,7 +53,8 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago, and that no earlier
+// call in this process returned.
 int FreePort();
 
 // Every regular file under `dir` (recursively) whose bytes contain
