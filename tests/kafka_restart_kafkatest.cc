@@ -86,7 +86,13 @@ TEST(KafkaRestartTest, PublishAndConsumeAcrossABrokerRestart) {
 
   ASSERT_NO_FATAL_FAILURE(publish(0, 50));
   ASSERT_OK((*publisher)->Flush(30s));
-  ASSERT_TRUE(read_until(50, 30s));
+  // What the consumer saw, for a failure message.
+  auto seen = [&] {
+    std::string out = "got " + std::to_string(got.size()) + " messages; poll errors:";
+    for (const auto& e : poll_errors) out += " [" + e.ToString() + "]";
+    return out;
+  };
+  ASSERT_TRUE(read_until(50, 30s)) << seen();
 
   ASSERT_EQ(RunScript(std::string("stop '") + dir + "'"), 0);
   // While the broker is down Publish still accepts (the partition counts are
@@ -104,7 +110,7 @@ TEST(KafkaRestartTest, PublishAndConsumeAcrossABrokerRestart) {
     EXPECT_EQ(delivered, 100);
     EXPECT_TRUE(failures.empty()) << failures.front();
   }
-  ASSERT_TRUE(read_until(100, 60s)) << "got " << got.size();
+  ASSERT_TRUE(read_until(100, 60s)) << seen();
   for (const auto& s : poll_errors) EXPECT_TRUE(absl::IsUnavailable(s)) << s;
 
   // Exactly once, in order per key.
