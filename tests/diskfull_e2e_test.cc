@@ -37,15 +37,6 @@ using ::testing::Not;
 constexpr char kSales[] = "threadline.v1.SalesService";
 constexpr char kJourney[] = "threadline.v1.JourneyService";
 
-HealthCheckResponse::ServingStatus Health(SuiteProcess& suite, const std::string& service) {
-  auto health = grpc::health::v1::Health::NewStub(suite.channel());
-  grpc::health::v1::HealthCheckRequest req;
-  req.set_service(service);
-  HealthCheckResponse resp;
-  auto s = health->Check(Ctx("", std::chrono::seconds(2)).get(), req, &resp);
-  return s.ok() ? resp.status() : HealthCheckResponse::UNKNOWN;
-}
-
 // The value of one series ("threadline_store_writable{store=\"sales\"}") in
 // a /metrics text, if it is there.
 std::optional<double> Metric(const std::string& text, const std::string& series) {
@@ -87,6 +78,22 @@ class DiskFullE2E : public ::testing::Test {
     if (s.ok()) acked_[id] = resp;
     return s;
   }
+  // Every acknowledged registration: its retry replays the first answer.
+  // Fills `want` (customer -> event ids) when given.
+  void ExpectRetriesReplay(std::map<std::string, std::set<std::string>>* want = nullptr) {
+    for (const auto& [id, first] : acked_) {
+      v1::RegisterCustomerResponse replay;
+      auto s = suite_->Sales()->RegisterCustomer(Ctx().get(), Request(id), &replay);
+      ASSERT_TRUE(s.ok()) << id << ": " << s.error_message();
+      EXPECT_EQ(replay.customer_id(), first.customer_id()) << id;
+      EXPECT_TRUE(replay.ack().replayed()) << id;
+      if (want != nullptr) {
+        (*want)[first.customer_id()].insert(first.ack().event_ids().begin(),
+                                            first.ack().event_ids().end());
+      }
+    }
+  }
+
   static v1::RegisterCustomerRequest Request(int id) {
     char phone[32];
     std::snprintf(phone, sizeof phone, "+3162%07d", id);
@@ -138,10 +145,10 @@ TEST_F(DiskFullE2E, WritesFailCleanlyWhileFullAndResumeByThemselvesLosingNothing
                                                 "/sales cannot write: no space left on "
                                                 "device"));
   EXPECT_THAT(failed.error_message(), HasSubstr("accepts writes again once space is freed"));
-  EXPECT_TRUE(WaitFor([&] { return Health(*suite_, kSales) == HealthCheckResponse::NOT_SERVING; },
+  EXPECT_TRUE(WaitFor([&] { return suite_->Health(kSales) == HealthCheckResponse::NOT_SERVING; },
                       std::chrono::seconds(10)))
       << suite_->Log();
-  EXPECT_EQ(Health(*suite_, ""), HealthCheckResponse::SERVING);  // liveness: no restart wanted
+  EXPECT_EQ(suite_->Health(""), HealthCheckResponse::SERVING);  // liveness: no restart wanted
   grpc::Status again = Contact(refused);
   EXPECT_EQ(again.error_code(), grpc::StatusCode::UNAVAILABLE) << again.error_message();
   // A new customer needs a new key too: refused by the vault or the store.
@@ -169,10 +176,10 @@ TEST_F(DiskFullE2E, WritesFailCleanlyWhileFullAndResumeByThemselvesLosingNothing
       << retried.error_message() << "\n"
       << suite_->Log();
   EXPECT_LT(std::chrono::steady_clock::now() - freed, std::chrono::seconds(30));
-  EXPECT_TRUE(WaitFor([&] { return Health(*suite_, kSales) == HealthCheckResponse::SERVING; },
+  EXPECT_TRUE(WaitFor([&] { return suite_->Health(kSales) == HealthCheckResponse::SERVING; },
                       std::chrono::seconds(30)))
       << suite_->Log();
-  EXPECT_TRUE(WaitFor([&] { return Health(*suite_, kJourney) == HealthCheckResponse::SERVING; },
+  EXPECT_TRUE(WaitFor([&] { return suite_->Health(kJourney) == HealthCheckResponse::SERVING; },
                       std::chrono::seconds(30)))
       << suite_->Log();
   EXPECT_TRUE(WaitFor([&] { return Register(10).ok(); }, std::chrono::seconds(30)))
@@ -186,17 +193,7 @@ TEST_F(DiskFullE2E, WritesFailCleanlyWhileFullAndResumeByThemselvesLosingNothing
   // the journey has its events (the embedded bus and the journey store
   // recovered as well).
   std::map<std::string, std::set<std::string>> want;  // customer -> event ids
-  size_t events = 0;
-  for (const auto& [id, first] : acked_) {
-    v1::RegisterCustomerResponse replay;
-    auto s = suite_->Sales()->RegisterCustomer(Ctx().get(), Request(id), &replay);
-    ASSERT_TRUE(s.ok()) << id << ": " << s.error_message();
-    EXPECT_EQ(replay.customer_id(), first.customer_id()) << id;
-    EXPECT_TRUE(replay.ack().replayed()) << id;
-    want[first.customer_id()].insert(first.ack().event_ids().begin(),
-                                     first.ack().event_ids().end());
-    events += first.ack().event_ids_size();
-  }
+  ASSERT_NO_FATAL_FAILURE(ExpectRetriesReplay(&want));
   for (const auto& [id, first] : contacts_) {
     v1::LogContactResponse replay;
     auto s = suite_->Sales()->LogContact(Ctx().get(), ContactRequest(id), &replay);
@@ -205,8 +202,9 @@ TEST_F(DiskFullE2E, WritesFailCleanlyWhileFullAndResumeByThemselvesLosingNothing
     EXPECT_EQ(replay.ack().event_ids(0), first.ack().event_ids(0)) << "contact " << id;
     want[acked_.at(0).customer_id()].insert(first.ack().event_ids().begin(),
                                             first.ack().event_ids().end());
-    events += first.ack().event_ids_size();
   }
+  size_t events = 0;  // event ids are unique: every acknowledged event once
+  for (const auto& [customer, ids] : want) events += ids.size();
   for (const auto& [customer, ids] : want) {
     std::set<std::string> seen;
     EXPECT_TRUE(WaitFor(
@@ -273,13 +271,7 @@ TEST_F(DiskFullE2E, StartOnAFullDiskFailsWithOneClearLineUntilSpaceIsBack) {
 
   disk_.Free();
   Start();
-  for (const auto& [id, first] : acked_) {
-    v1::RegisterCustomerResponse replay;
-    auto s = suite_->Sales()->RegisterCustomer(Ctx().get(), Request(id), &replay);
-    ASSERT_TRUE(s.ok()) << id << ": " << s.error_message();
-    EXPECT_EQ(replay.customer_id(), first.customer_id()) << id;
-    EXPECT_TRUE(replay.ack().replayed()) << id;
-  }
+  ASSERT_NO_FATAL_FAILURE(ExpectRetriesReplay());
   EXPECT_TRUE(Register(100).ok());
 }
 

@@ -20,16 +20,6 @@ int RunScript(const std::string& args) {
   return std::system(command.c_str());
 }
 
-// The health status of `service`, or UNKNOWN when the call fails.
-HealthCheckResponse::ServingStatus Status(SuiteProcess& suite, const std::string& service) {
-  auto health = grpc::health::v1::Health::NewStub(suite.channel());
-  grpc::health::v1::HealthCheckRequest req;
-  req.set_service(service);
-  HealthCheckResponse resp;
-  auto s = health->Check(Ctx("", std::chrono::seconds(2)).get(), req, &resp);
-  return s.ok() ? resp.status() : HealthCheckResponse::UNKNOWN;
-}
-
 TEST(HealthKafkaTest, DepartmentIsNotReadyWhileKafkaIsGone) {
   const char* dir = std::getenv("THREADLINE_KAFKA_DIR");
   if (dir == nullptr || std::getenv("THREADLINE_KAFKA_SCRIPT") == nullptr) {
@@ -40,21 +30,21 @@ TEST(HealthKafkaTest, DepartmentIsNotReadyWhileKafkaIsGone) {
                      {"--target", "sales,privacy", "--kafka-brokers", KafkaBootstrapForTests()},
                      (tmp.path() / "threadline.log").string());
   const std::string sales = "threadline.v1.SalesService";
-  ASSERT_TRUE(WaitFor([&] { return Status(suite, sales) == HealthCheckResponse::SERVING; },
+  ASSERT_TRUE(WaitFor([&] { return suite.Health(sales) == HealthCheckResponse::SERVING; },
                       std::chrono::seconds(30)))
       << suite.Log();
 
   ASSERT_EQ(RunScript(std::string("stop '") + dir + "'"), 0);
   bool not_serving =
-      WaitFor([&] { return Status(suite, sales) == HealthCheckResponse::NOT_SERVING; },
+      WaitFor([&] { return suite.Health(sales) == HealthCheckResponse::NOT_SERVING; },
               std::chrono::seconds(90));
   // Liveness: the process itself is fine and must not be restarted.
-  HealthCheckResponse::ServingStatus overall = Status(suite, "");
+  HealthCheckResponse::ServingStatus overall = suite.Health("");
   ASSERT_EQ(RunScript(std::string("start '") + dir + "'"), 0);
   EXPECT_TRUE(not_serving) << suite.Log();
   EXPECT_EQ(overall, HealthCheckResponse::SERVING);
 
-  EXPECT_TRUE(WaitFor([&] { return Status(suite, sales) == HealthCheckResponse::SERVING; },
+  EXPECT_TRUE(WaitFor([&] { return suite.Health(sales) == HealthCheckResponse::SERVING; },
                       std::chrono::seconds(90)))
       << suite.Log();
 }

@@ -77,6 +77,16 @@ bool SuiteProcess::WaitServing(std::chrono::milliseconds timeout) {
       timeout);
 }
 
+grpc::health::v1::HealthCheckResponse::ServingStatus SuiteProcess::Health(
+    const std::string& service) {
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service(service);
+  grpc::health::v1::HealthCheckResponse resp;
+  auto s = health->Check(Ctx("", std::chrono::seconds(2)).get(), req, &resp);
+  return s.ok() ? resp.status() : grpc::health::v1::HealthCheckResponse::UNKNOWN;
+}
+
 std::string HttpGet(int port, const std::string& path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return "";

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "threadline/testing/process.h"
 #include "threadline/testing/testing.h"
 #include "threadline/v1/billing.grpc.pb.h"
@@ -34,6 +35,9 @@ class SuiteProcess {
   void Restart();
   void Kill(int sig);
   bool WaitServing(std::chrono::milliseconds timeout);
+  // What the health service says of `service` ("" for the whole server),
+  // or UNKNOWN when the call fails.
+  grpc::health::v1::HealthCheckResponse::ServingStatus Health(const std::string& service);
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::string Log() const { return process_ ? process_->Log() : ""; }
