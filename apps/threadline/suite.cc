@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "threadline/billing/service.h"
 #include "threadline/bus/embedded.h"
 #include "threadline/bus/kafka.h"
@@ -56,12 +57,11 @@ absl::StatusOr<privacy::Peer> PeerAt(const SuiteOptions& o, const std::string& a
   p.address = address;
   if (!o.peer_token_file.empty()) {
     ASSIGN_OR_RETURN(std::string token, ReadSmallFile(o.peer_token_file, "peer token file"));
-    const auto first = token.find_first_not_of(" \t\r\n");
-    const auto last = token.find_last_not_of(" \t\r\n");
-    if (first == std::string::npos) {
+    const absl::string_view trimmed = absl::StripAsciiWhitespace(token);
+    if (trimmed.empty()) {
       return absl::InvalidArgumentError("the peer token file " + o.peer_token_file + " is empty");
     }
-    p.token = token.substr(first, last - first + 1);
+    p.token = std::string(trimmed);
   }
   if (!o.peer_tls_ca.empty()) {
     ASSIGN_OR_RETURN(p.tls_ca_pem, ReadSmallFile(o.peer_tls_ca, "peer CA certificate"));
@@ -158,9 +158,7 @@ absl::StatusOr<privacy::Key> LoadMasterKey(const std::string& file, const std::s
           {{"path", path.string()}});
     }
   }
-  std::ifstream in(path);
-  if (!in) return absl::FailedPreconditionError("cannot read the master key file " + path.string());
-  std::string hex((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSIGN_OR_RETURN(std::string hex, ReadSmallFile(path.string(), "master key file"));
   auto key = privacy::ParseKey(hex);
   if (!key.ok()) {
     return absl::InvalidArgumentError("master key file " + path.string() + ": " +
