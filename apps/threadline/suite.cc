@@ -463,6 +463,7 @@ class SuiteImpl final : public Suite {
       metrics::JourneySample j;
       j.projected = ps.projected;
       j.dead_lettered = ps.dead_lettered;
+      j.updates_dead_lettered = ps.updates_dead_lettered;
       j.subscribers = ps.subscribers;
       j.end_to_end = std::move(ps.end_to_end);
       j.events_by_type.assign(ps.projected_by_type.begin(), ps.projected_by_type.end());

@@ -158,14 +158,19 @@ ReactorStats Reactor::Stats() const {
 
 absl::Status Reactor::Handle(const bus::Message& m) {
   v1::EventEnvelope source;
-  if (!source.ParseFromString(m.value) || source.event_id().empty()) {
-    std::lock_guard lock(mu_);
-    ++stats_.skipped;
-    return absl::OkStatus();
-  }
   // Checked before any field reaches a stream name, an idempotency key or
-  // a decision. Skipping moves on: the same bytes would fail again.
-  if (absl::Status invalid = domain::ValidateEnvelope(source); !invalid.ok()) {
+  // a decision (and the size before parsing). Skipping moves on: the same
+  // bytes would fail again.
+  absl::Status invalid = domain::CheckEnvelopeSize(m.value.size());
+  if (invalid.ok()) {
+    if (!source.ParseFromString(m.value) || source.event_id().empty()) {
+      std::lock_guard lock(mu_);
+      ++stats_.skipped;
+      return absl::OkStatus();
+    }
+    invalid = domain::ValidateEnvelope(source);
+  }
+  if (!invalid.ok()) {
     {
       std::lock_guard lock(mu_);
       ++stats_.skipped;

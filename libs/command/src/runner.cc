@@ -109,6 +109,14 @@ absl::StatusOr<Outcome> Commit(const Env& env, const Write& w, const std::string
     e.set_correlation_id(w.stamp.correlation_id);
     e.set_causation_id(w.stamp.causation_id);
     e.set_schema_version(1);
+    // Every consumer refuses an envelope over domain::kMaxEnvelopeBytes:
+    // such an event must never be acknowledged.
+    if (const size_t bytes = e.ByteSizeLong(); bytes > domain::kMaxEventBytes) {
+      return absl::InvalidArgumentError("the command would record an event of " +
+                                        std::to_string(bytes) + " bytes; an event is at most " +
+                                        std::to_string(domain::kMaxEventBytes) +
+                                        " bytes: send less text or fewer items");
+    }
   }
   o.events = d.events;
 

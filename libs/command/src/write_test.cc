@@ -4,9 +4,12 @@
 
 #include "threadline/command/write.h"
 
+#include <gmock/gmock.h>
+
 #include <functional>
 
 #include "test_store.h"
+#include "threadline/domain/validate.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::command {
@@ -188,6 +191,20 @@ TEST_F(WriteTest, AKeyReusedForAnotherRequestIsInvalid) {
   EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(out.status().message(),
             "request_id 'r-1' was already used for a different request; choose a new request_id");
+}
+
+TEST_F(WriteTest, AnEventOverTheSizeLimitIsRefusedAndNothingIsAppended) {
+  auto huge = [](const Notes&, const auto&) {
+    return absl::StatusOr<Decision>(
+        Decision({Note("fits"), Note(std::string(domain::kMaxEventBytes, 'x'))}));
+  };
+  auto out = WriteAggregate<Notes>(env_, NoteWrite("k1"), huge);
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(out.status().message()),
+              ::testing::HasSubstr("bytes; an event is at most 524288 bytes"));
+  EXPECT_EQ(store_->appends, 0);
+  EXPECT_FALSE(real_->FindIdempotent("k1")->has_value());
+  EXPECT_TRUE(real_->ReadStream("notes-n1")->empty());
 }
 
 TEST_F(WriteTest, AnEmptyDecisionIsRecordedOnlyWhenAsked) {

@@ -114,8 +114,15 @@ absl::Status CheckMessage(const pb::Message& m, const std::string& path, int dep
 
 }  // namespace
 
+absl::Status CheckEnvelopeSize(size_t size) {
+  if (size <= kMaxEnvelopeBytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      Cat("the envelope is ", size, " bytes; an envelope is at most ", kMaxEnvelopeBytes));
+}
+
 absl::Status ValidateEnvelope(const v1::EventEnvelope& envelope) {
   if (envelope.event_id().empty()) return Invalid("event_id", "is required");
+  RETURN_IF_ERROR(CheckEnvelopeSize(envelope.ByteSizeLong()));
   return CheckMessage(envelope, "", 0);
 }
 

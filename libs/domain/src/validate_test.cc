@@ -386,6 +386,23 @@ TEST(ValidateEnvelopeTest, RefusesIdsThatCouldReachAnotherKeyAndNamesTheField) {
   EXPECT_LT(s.message().size(), 200u);
 }
 
+TEST(ValidateEnvelopeTest, RefusesAnEnvelopeOverTheSizeLimitMadeOfValidFields) {
+  // 1,300 commitments of kMaxTextLength: every field is valid, the whole is
+  // about 5 MB.
+  v1::EventEnvelope e = PlausibleEnvelope();
+  auto* order = e.mutable_order_placed();
+  order->set_order_id("ord_0190a0b0c0d0e0f00000000000000001");
+  for (int i = 0; i < 1300; ++i)
+    order->add_commitments()->set_text(std::string(kMaxTextLength, 'x'));
+  ASSERT_GT(e.ByteSizeLong(), kMaxEnvelopeBytes);
+  EXPECT_THAT(ValidateEnvelope(e), IsInvalidMentioning("an envelope is at most 1048576"));
+  EXPECT_THAT(CheckEnvelopeSize(e.ByteSizeLong()), IsInvalidMentioning("bytes; an envelope"));
+  EXPECT_OK(CheckEnvelopeSize(kMaxEnvelopeBytes));
+  EXPECT_FALSE(CheckEnvelopeSize(kMaxEnvelopeBytes + 1).ok());
+  // Room for the largest event a command may record, sealed.
+  EXPECT_GE(kMaxEnvelopeBytes, kMaxEventBytes * 3 / 2);
+}
+
 TEST(ValidateEnvelopeTest, RefusesBadTextEnumsAndTimesAtAnyDepth) {
   auto with = [](auto change) {
     v1::EventEnvelope e = PlausibleEnvelope();

@@ -179,6 +179,10 @@ void AddSuite(Families& f, const SuiteSample& s) {
     f.Counter("threadline_journey_dead_lettered_total",
               std::string("unreadable events parked on ") + domain::kDeadLetterTopic, {},
               static_cast<double>(j.dead_lettered));
+    f.Counter("threadline_journey_updates_dead_lettered_total",
+              std::string("journey updates too large for ") + domain::kJourneyTopic +
+                  ", parked on " + domain::kDeadLetterTopic + " instead",
+              {}, static_cast<double>(j.updates_dead_lettered));
     for (const auto& [type, n] : j.events_by_type) {
       f.Counter("threadline_journey_events_total",
                 "events projected, by payload type (SlaBreached counts SLA breaches)",

@@ -30,7 +30,7 @@ TEST(ExporterTest, RendersEveryComponentWithPrometheusNames) {
   sample.consumer_totals.push_back({"journey", 4, 0});
   sample.consumer_totals.push_back({"billing.reactions", 0, 1, 6});
   sample.key_cache = KeyCacheSample{41, 2};
-  sample.journey = JourneySample{12, 1, 2, {}, {{"SlaBreached", 3}}};
+  sample.journey = JourneySample{12, 1, 2, {}, {{"SlaBreached", 3}}, 7};
   sample.serving = {{"threadline.v1.SalesService", true}};
 
   ExporterOptions o;
@@ -54,6 +54,7 @@ TEST(ExporterTest, RendersEveryComponentWithPrometheusNames) {
       "partition=\"2\"} 5");
   has("threadline_duplicates_dropped_total{consumer=\"journey\"} 4");
   has("threadline_journey_dead_lettered_total 1");
+  has("threadline_journey_updates_dead_lettered_total 7");
   has("threadline_consumer_invalid_total{consumer=\"billing.reactions\"} 6");
   has("threadline_consumer_errors_total{consumer=\"billing.reactions\"} 1");
   has("threadline_key_cache_keys 41");

@@ -59,9 +59,41 @@ void EraseIf(List* list, Pred pred) {
   list->erase(std::remove_if(list->begin(), list->end(), pred), list->end());
 }
 
+bool IsClosed(const v1::CommitmentView& c) {
+  return c.state() == v1::COMMITMENT_STATE_KEPT || c.state() == v1::COMMITMENT_STATE_BROKEN;
+}
+
+// Keeps the first `n` elements; returns how many it dropped.
+template <typename List>
+uint32_t KeepFirst(List* list, size_t n) {
+  if (static_cast<size_t>(list->size()) <= n) return 0;
+  const auto dropped = static_cast<uint32_t>(static_cast<size_t>(list->size()) - n);
+  list->erase(list->begin() + static_cast<int>(n), list->end());
+  return dropped;
+}
+
+// The oldest closed commitments beyond kStoredClosedCommitments leave the
+// stored card, counted; the timeline keeps them.
+void AgeOutClosedCommitments(v1::CustomerContext& card) {
+  auto* list = card.mutable_commitments();
+  size_t closed = static_cast<size_t>(std::count_if(list->begin(), list->end(), IsClosed));
+  if (closed <= kStoredClosedCommitments) return;
+  size_t drop = closed - kStoredClosedCommitments;
+  auto* omitted = card.mutable_omitted();
+  omitted->set_closed_commitments(omitted->closed_commitments() + static_cast<uint32_t>(drop));
+  EraseIf(list, [&drop](const v1::CommitmentView& c) {
+    if (drop == 0 || !IsClosed(c)) return false;
+    --drop;
+    return true;
+  });
+}
+
 }  // namespace
 
 std::string DecodeEvent(std::string_view value, v1::EventEnvelope& e) {
+  if (absl::Status s = domain::CheckEnvelopeSize(value.size()); !s.ok()) {
+    return domain::Cat("invalid envelope: ", s.message());
+  }
   if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
     return "not an EventEnvelope";
   }
@@ -333,6 +365,7 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
           c.set_reason("order cancelled: " + e.order_cancelled().reason());
         }
       }
+      AgeOutClosedCommitments(card);
       break;
     case v1::EventEnvelope::kProductSwitched: {
       const auto& p = e.product_switched();
@@ -387,6 +420,7 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
           }
         }
       }
+      AgeOutClosedCommitments(card);
       break;
     }
     case v1::EventEnvelope::kWorkOrderCancelled:
@@ -580,6 +614,52 @@ void RefreshDerived(v1::CustomerContext& card, TimePoint now) {
   if (card.billing().open_dispute_ids_size() > 0) {
     flag("BILLING_DISPUTE", "billing dispute open — do not chase payment");
   }
+}
+
+void BoundCard(v1::CustomerContext& card) {
+  auto* omitted = card.mutable_omitted();
+  // Commitments: the open ones due soonest and the closed ones closed last
+  // (the card keeps them in the order they were made).
+  auto* list = card.mutable_commitments();
+  std::vector<int> open, closed;
+  for (int i = 0; i < list->size(); ++i) (IsClosed(list->Get(i)) ? closed : open).push_back(i);
+  std::stable_sort(open.begin(), open.end(), [&](int a, int b) {
+    return domain::FromProto(list->Get(a).due_by()) < domain::FromProto(list->Get(b).due_by());
+  });
+  std::vector<bool> keep(static_cast<size_t>(list->size()), false);
+  for (size_t i = 0; i < open.size() && i < kShownOpenCommitments; ++i) keep[open[i]] = true;
+  for (size_t i = closed.size() > kShownClosedCommitments ? closed.size() - kShownClosedCommitments
+                                                          : 0;
+       i < closed.size(); ++i) {
+    keep[closed[i]] = true;
+  }
+  if (open.size() > kShownOpenCommitments) {
+    omitted->set_open_commitments(static_cast<uint32_t>(open.size() - kShownOpenCommitments));
+  }
+  if (closed.size() > kShownClosedCommitments) {
+    omitted->set_closed_commitments(omitted->closed_commitments() +
+                                    static_cast<uint32_t>(closed.size() - kShownClosedCommitments));
+  }
+  int at = 0;
+  EraseIf(list, [&](const v1::CommitmentView&) { return !keep[static_cast<size_t>(at++)]; });
+
+  // Products: the newest. The rest: the oldest first, as they stand.
+  auto* products = card.mutable_products();
+  if (static_cast<size_t>(products->size()) > kShownListElements) {
+    const int drop = products->size() - static_cast<int>(kShownListElements);
+    products->erase(products->begin(), products->begin() + drop);
+    omitted->set_products(static_cast<uint32_t>(drop));
+  }
+  omitted->set_open_tickets(KeepFirst(card.mutable_open_tickets(), kShownListElements));
+  omitted->set_open_callbacks(KeepFirst(card.mutable_open_callbacks(), kShownListElements));
+  if (card.has_billing()) {
+    auto* billing = card.mutable_billing();
+    omitted->set_held_charges(KeepFirst(billing->mutable_held_charges(), kShownListElements));
+    omitted->set_open_disputes(KeepFirst(billing->mutable_open_dispute_ids(), kShownListElements));
+    omitted->set_pending_credits(
+        KeepFirst(billing->mutable_pending_credit_ids(), kShownListElements));
+  }
+  if (omitted->ByteSizeLong() == 0) card.clear_omitted();
 }
 
 }  // namespace threadline::journey

@@ -6,6 +6,14 @@
 
 namespace threadline::journey {
 
+std::vector<bus::Header> DeadLetters::Headers(const std::string& reason,
+                                              const std::string& source_topic) {
+  return {{"deadletter_reason", reason},
+          {"deadletter_source_topic", source_topic},
+          {"deadletter_consumer", "journey"},
+          {"deadletter_instance", instance_}};
+}
+
 void DeadLetters::Park(const bus::Message& m, const std::string& reason) {
   if (!publisher_) return;
   bus::OutMessage out;
@@ -13,17 +21,36 @@ void DeadLetters::Park(const bus::Message& m, const std::string& reason) {
   out.key = m.key;
   out.value = m.value;
   out.headers = m.headers;
-  out.headers.push_back({"deadletter_reason", reason});
-  out.headers.push_back({"deadletter_source_topic", m.topic});
+  for (auto& h : Headers(reason, m.topic)) out.headers.push_back(std::move(h));
   out.headers.push_back({"deadletter_source_partition", std::to_string(m.partition)});
   out.headers.push_back({"deadletter_source_offset", std::to_string(m.offset)});
-  out.headers.push_back({"deadletter_consumer", "journey"});
-  out.headers.push_back({"deadletter_instance", instance_});
   absl::Status s =
       publisher_->Publish(std::move(out), [this](const absl::Status& st, int32_t, int64_t) {
         if (!st.ok()) Failed();
       });
   if (!s.ok()) Failed();
+}
+
+absl::Status DeadLetters::ParkUpdate(const v1::JourneyUpdate& update, const std::string& reason,
+                                     bus::DeliveryCallback done) {
+  if (!publisher_) return absl::FailedPreconditionError("no publisher for dead letters");
+  v1::JourneyUpdate small;
+  small.set_resume_token(update.resume_token());
+  const v1::TimelineEntry& e = update.entry();
+  auto* entry = small.mutable_entry();
+  entry->set_event_id(e.event_id());
+  entry->set_customer_id(e.customer_id());
+  entry->set_sequence(e.sequence());
+  entry->set_kind(e.kind());
+  entry->set_department(e.department());
+  *entry->mutable_occurred_at() = e.occurred_at();
+  bus::OutMessage out;
+  out.topic = domain::kDeadLetterTopic;
+  out.key = e.customer_id();
+  out.value = small.SerializeAsString();
+  out.headers = Headers(reason, std::string(domain::kJourneyTopic));
+  out.headers.push_back({"deadletter_journey_sequence", std::to_string(e.sequence())});
+  return publisher_->Publish(std::move(out), std::move(done));
 }
 
 absl::Status DeadLetters::Confirm() {

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "threadline/bus/bus.h"
+#include "threadline/v1/journey.pb.h"
 
 namespace threadline::journey {
 
@@ -22,12 +23,19 @@ class DeadLetters {
 
   // Publishes `m` to domain::kDeadLetterTopic with `reason`.
   void Park(const bus::Message& m, const std::string& reason);
+  // Parks a journey update the journey topic cannot take (too large): its
+  // entry's ids, kind and time, without its text (the timeline keeps it
+  // whole), with `reason`. `done` gets the delivery report; on an error
+  // before publishing it is not called and the error is returned.
+  [[nodiscard]] absl::Status ParkUpdate(const v1::JourneyUpdate& update, const std::string& reason,
+                                        bus::DeliveryCallback done);
   // Waits until every message parked so far is on the topic; UNAVAILABLE if
   // one could not be parked (the batch must then not be committed).
   [[nodiscard]] absl::Status Confirm();
 
  private:
   void Failed();
+  std::vector<bus::Header> Headers(const std::string& reason, const std::string& source_topic);
 
   bus::Publisher* publisher_;
   std::string instance_;

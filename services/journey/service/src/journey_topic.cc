@@ -13,11 +13,23 @@ void JourneyTopic::Publish(const v1::JourneyUpdate& u) {
   m.topic = domain::kJourneyTopic;
   m.key = u.entry().customer_id();
   m.value = u.SerializeAsString();
+  if (m.value.size() > max_update_bytes_) {
+    Park(u, "journey update of " + std::to_string(m.value.size()) +
+                " bytes is larger than the journey topic takes (" +
+                std::to_string(max_update_bytes_) + ")");
+    return;
+  }
   m.headers.push_back({outbox::kHeaderEventType, u.entry().kind()});
   m.headers.push_back({outbox::kHeaderEventId, u.entry().event_id()});
   uint64_t seq = u.entry().sequence();
+  // The update goes with the callback only when the broker refuses it as
+  // too large (INVALID_ARGUMENT); the copy is the price of parking it then.
   absl::Status s =
-      publisher_->Publish(std::move(m), [this, seq](const absl::Status& st, int32_t, int64_t) {
+      publisher_->Publish(std::move(m), [this, seq, u](const absl::Status& st, int32_t, int64_t) {
+        if (absl::IsInvalidArgument(st)) {
+          Park(u, "the journey topic refused the update: " + std::string(st.message()));
+          return;
+        }
         std::lock_guard lock(mu_);
         if (!st.ok()) {
           failed_ = true;
@@ -25,6 +37,35 @@ void JourneyTopic::Publish(const v1::JourneyUpdate& u) {
         }
         published_.Delivered(seq);
       });
+  if (absl::IsInvalidArgument(s)) {
+    Park(u, "the journey topic refused the update: " + std::string(s.message()));
+  } else if (!s.ok()) {
+    std::lock_guard lock(mu_);
+    failed_ = true;
+  }
+}
+
+void JourneyTopic::Park(const v1::JourneyUpdate& u, const std::string& reason) {
+  const uint64_t seq = u.entry().sequence();
+  if (park_log_.Allow()) {
+    log_.Error("journey update parked on the dead-letter topic; it is never sent again",
+               {{"customer_id", u.entry().customer_id()},
+                {"event_id", u.entry().event_id()},
+                {"sequence", seq},
+                {"reason", reason}});
+  }
+  absl::Status s = dead_letters_ == nullptr
+                       ? absl::FailedPreconditionError("no dead-letter topic")
+                       : dead_letters_->ParkUpdate(
+                             u, reason, [this, seq](const absl::Status& st, int32_t, int64_t) {
+                               std::lock_guard lock(mu_);
+                               if (!st.ok()) {
+                                 failed_ = true;
+                                 return;
+                               }
+                               ++dead_lettered_;
+                               published_.Delivered(seq);
+                             });
   if (!s.ok()) {
     std::lock_guard lock(mu_);
     failed_ = true;
@@ -72,6 +113,11 @@ void JourneyTopic::Save() {
 uint64_t JourneyTopic::published() const {
   std::lock_guard lock(mu_);
   return published_.value();
+}
+
+uint64_t JourneyTopic::dead_lettered() const {
+  std::lock_guard lock(mu_);
+  return dead_lettered_;
 }
 
 }  // namespace threadline::journey

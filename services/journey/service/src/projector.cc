@@ -74,8 +74,9 @@ class RocksProjector final : public Projector {
     if (options_.publish) {
       ASSIGN_OR_RETURN(publisher_, bus_->NewPublisher());
     }
-    journey_topic_ = std::make_unique<JourneyTopic>(*store_, publisher_.get(), published);
     dead_letters_ = std::make_unique<DeadLetters>(publisher_.get(), options_.instance);
+    journey_topic_ = std::make_unique<JourneyTopic>(*store_, publisher_.get(), dead_letters_.get(),
+                                                    published, options_.max_update_bytes);
     return absl::OkStatus();
   }
 
@@ -151,6 +152,7 @@ class RocksProjector final : public Projector {
     }
     s.sequence = feed_.sequence();
     s.published_sequence = journey_topic_->published();
+    s.updates_dead_lettered = journey_topic_->dead_lettered();
     s.subscribers = feed_.subscribers();
     s.end_to_end = end_to_end_.Snapshot();
     s.next_offsets = consumer_->Positions();

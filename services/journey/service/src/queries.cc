@@ -105,9 +105,12 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(const JourneyStore& store,
   return out;
 }
 
-absl::StatusOr<v1::CustomerContext> GetCustomerContext(const JourneyStore& store,
-                                                       const std::string& customer, TimePoint now,
-                                                       Personal& personal) {
+namespace {
+
+// The stored card, opened, with its derived parts: every list whole.
+absl::StatusOr<v1::CustomerContext> WholeCard(const JourneyStore& store,
+                                              const std::string& customer, TimePoint now,
+                                              Personal& personal) {
   RETURN_IF_ERROR(ValidateCustomerId(customer));
   std::string v;
   ASSIGN_OR_RETURN(
@@ -120,11 +123,21 @@ absl::StatusOr<v1::CustomerContext> GetCustomerContext(const JourneyStore& store
   return card;
 }
 
+}  // namespace
+
+absl::StatusOr<v1::CustomerContext> GetCustomerContext(const JourneyStore& store,
+                                                       const std::string& customer, TimePoint now,
+                                                       Personal& personal) {
+  ASSIGN_OR_RETURN(v1::CustomerContext card, WholeCard(store, customer, now, personal));
+  BoundCard(card);
+  return card;
+}
+
 absl::StatusOr<v1::CustomerDataExport> ExportCustomer(const JourneyStore& store,
                                                       const std::string& customer, TimePoint now,
                                                       Personal& personal) {
   v1::CustomerDataExport out;
-  ASSIGN_OR_RETURN(*out.mutable_card(), GetCustomerContext(store, customer, now, personal));
+  ASSIGN_OR_RETURN(*out.mutable_card(), WholeCard(store, customer, now, personal));
   out.set_customer_id(customer);
   std::string prefix = keys::CustomerPrefix(customer);
   auto it = store.NewIterator(Family::kEnvelopes);

@@ -21,13 +21,14 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(const JourneyStore& store,
                                                     Personal& personal);
 
 // The stored card, opened, with its time-dependent parts computed for
-// `now`; NOT_FOUND for a customer without a journey.
+// `now` and its lists bounded (BoundCard); NOT_FOUND for a customer without
+// a journey.
 absl::StatusOr<v1::CustomerContext> GetCustomerContext(const JourneyStore& store,
                                                        const std::string& customer, TimePoint now,
                                                        Personal& personal);
 
-// Everything the journey holds about the customer: the card (as
-// GetCustomerContext) and every stored event, opened, in timeline order.
+// Everything the journey holds about the customer: the whole card (as
+// GetCustomerContext, no list bounded) and every stored event, opened, in timeline order.
 // NOT_FOUND for a customer without a journey.
 absl::StatusOr<v1::CustomerDataExport> ExportCustomer(const JourneyStore& store,
                                                       const std::string& customer, TimePoint now,

@@ -28,6 +28,13 @@ namespace threadline::domain {
 // is for that consumer to say. (Protobuf itself refuses to parse a proto3
 // string that is not UTF-8; the check here also covers envelopes that were
 // built rather than parsed.)
+// - the envelope is at most kMaxEnvelopeBytes serialised, and no repeated
+//   field has more than 100 * kMaxRepeated elements (an invoice's lines
+//   are not bounded by one command's kMaxRepeated).
 [[nodiscard]] absl::Status ValidateEnvelope(const v1::EventEnvelope& envelope);
+
+// INVALID_ARGUMENT when a message of `size` bytes is larger than any
+// envelope may be: checked before parsing, so a huge message costs no parse.
+[[nodiscard]] absl::Status CheckEnvelopeSize(size_t size);
 
 }  // namespace threadline::domain

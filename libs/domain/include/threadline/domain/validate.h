@@ -24,6 +24,14 @@ inline constexpr size_t kMaxIdLength = 64;
 inline constexpr size_t kMaxNameLength = 200;
 inline constexpr size_t kMaxTextLength = 4000;
 inline constexpr size_t kMaxRepeated = 100;
+// The largest event a command may record, before sealing (which grows the
+// personal fields by about a third). The largest a valid command makes (an
+// order of kMaxRepeated items and commitments of kMaxTextLength) is about
+// 430 KiB.
+inline constexpr size_t kMaxEventBytes = 512 * 1024;
+// The largest envelope a consumer takes from a bus (Kafka's default
+// message.max.bytes is about the same): room for any sealed kMaxEventBytes.
+inline constexpr size_t kMaxEnvelopeBytes = 1024 * 1024;
 // 10^13 minor units (100 billion in a two-decimal currency): far above any
 // real customer amount, and small enough that summing kMaxRepeated lines
 // many times over can never overflow int64.

@@ -62,6 +62,7 @@ struct JourneySample {
   HistogramSnapshot end_to_end;
   // Projected events by payload type ("SlaBreached", ...).
   std::vector<std::pair<std::string, uint64_t>> events_by_type;
+  uint64_t updates_dead_lettered = 0;  // too large for the journey topic, parked
 };
 
 // One RocksDB store of this process.

@@ -46,4 +46,17 @@ void FoldCard(const std::vector<v1::EventEnvelope>& events, v1::CustomerContext&
 // overdue callbacks) and the guidance flags.
 void RefreshDerived(v1::CustomerContext& card, TimePoint now);
 
+// How much of each list a card shows (see v1::CardOmissions). A shown card
+// is at most a few hundred KiB, whatever a customer's history holds.
+inline constexpr size_t kShownOpenCommitments = 25;
+inline constexpr size_t kShownClosedCommitments = 10;
+inline constexpr size_t kShownListElements = 50;
+// Closed commitments the stored card keeps; older ones age out of it.
+inline constexpr size_t kStoredClosedCommitments = 20;
+
+// The card as a person or a subscriber sees it: every list bounded as
+// above, the rest counted in `omitted`. Run after RefreshDerived, so that
+// the guidance flags still see everything.
+void BoundCard(v1::CustomerContext& card);
+
 }  // namespace threadline::journey

@@ -53,18 +53,24 @@ struct ProjectorOptions {
   // erased customers. Default: null (nothing sealed, as builds before
   // sealing). Borrowed; must outlive the projector.
   privacy::KeySource* keys = nullptr;
+  // The largest journey update published to domain::kJourneyTopic; a
+  // larger one is parked on domain::kDeadLetterTopic instead, with its
+  // reason, and never sent again. Default: 1,000,000 bytes (Kafka's default
+  // max.message.bytes, less room for the key and headers).
+  size_t max_update_bytes = 1000 * 1000;
 };
 
 struct ProjectorStats {
-  uint64_t consumed = 0;            // messages read from the bus
-  uint64_t projected = 0;           // new timeline entries
-  uint64_t duplicates = 0;          // dropped by event_id
-  uint64_t dead_lettered = 0;       // undecodable messages parked
-  uint64_t refolds = 0;             // cards rebuilt for late events
-  uint64_t erasures = 0;            // CustomerErased events applied
-  uint64_t sequence = 0;            // last journey sequence number
-  uint64_t published_sequence = 0;  // last sequence confirmed on domain::kJourneyTopic
-  uint64_t subscribers = 0;         // subscriptions open now
+  uint64_t consumed = 0;               // messages read from the bus
+  uint64_t projected = 0;              // new timeline entries
+  uint64_t duplicates = 0;             // dropped by event_id
+  uint64_t dead_lettered = 0;          // undecodable messages parked
+  uint64_t refolds = 0;                // cards rebuilt for late events
+  uint64_t erasures = 0;               // CustomerErased events applied
+  uint64_t sequence = 0;               // last journey sequence number
+  uint64_t published_sequence = 0;     // last sequence confirmed on domain::kJourneyTopic
+  uint64_t updates_dead_lettered = 0;  // updates too large for domain::kJourneyTopic, parked
+  uint64_t subscribers = 0;            // subscriptions open now
   // recorded_at of each projected event to its commit in the projection:
   // what an agent waits for a department's change to show on the card.
   HistogramSnapshot end_to_end;
