@@ -2,6 +2,7 @@
 //   threadline serve [--target=all|sales,journey,...] [--kafka-brokers=H:P] ...
 //   threadline journey rebuild --out=DIR [--kafka-brokers=H:P] [--data-dir=DIR]
 //   threadline store verify --path=DIR
+//   threadline store recover --store=sales --path=DIR [--kafka-brokers=H:P]
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -291,6 +292,24 @@ int main(int argc, char** argv) {
       ->envname("THREADLINE_VERIFY_PATH")
       ->required();
 
+  auto* recover = store->add_subcommand(
+      "recover",
+      "rebuild a lost or damaged event store from its own topic into a fresh directory: every "
+      "published event, with its idempotent answers, claims and reaction offsets");
+  std::string recover_store, recover_path;
+  recover
+      ->add_option("--store", recover_store,
+                   "sales, installation, support, billing or privacy: whose topic to read")
+      ->envname("THREADLINE_RECOVER_STORE")
+      ->required();
+  recover
+      ->add_option("--path", recover_path,
+                   "fresh directory for the store, e.g. DATA_DIR/sales once the damaged one is "
+                   "moved aside")
+      ->envname("THREADLINE_RECOVER_PATH")
+      ->required();
+  AddCommonFlags(recover, options, kafka_config);
+
   CLI11_PARSE(app, argc, argv);
   threadline::LogOptions lo;
   lo.format = log_format;
@@ -304,6 +323,15 @@ int main(int argc, char** argv) {
   if (!ParseKafkaConfig(kafka_config, options)) return 2;
 
   if (verify->parsed()) return VerifyStore(verify_path);
+  if (recover->parsed()) {
+    auto s = threadline::app::RecoverEventStore(options, recover_store, recover_path, isatty(2));
+    if (!s.ok()) {
+      std::cerr << "threadline: store recover: " << s << "\n";
+      return absl::IsFailedPrecondition(s) || absl::IsInvalidArgument(s) ? 2 : 1;
+    }
+    std::cout << "store " << recover_path << ": recovered from its topic and verified\n";
+    return 0;
+  }
 
   if (rebuild->parsed()) {
     auto s = threadline::app::RebuildJourney(options, rebuild_out, isatty(2));

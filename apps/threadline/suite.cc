@@ -25,6 +25,7 @@
 #include "threadline/journey/projector.h"
 #include "threadline/journey/service.h"
 #include "threadline/metrics/exporter.h"
+#include "threadline/outbox/recover.h"
 #include "threadline/outbox/relay.h"
 #include "threadline/privacy/sealing_store.h"
 #include "threadline/privacy/vault.h"
@@ -621,6 +622,58 @@ absl::StatusOr<ToolKeys> OpenToolKeys(const SuiteOptions& options) {
 }
 
 }  // namespace
+
+absl::Status RecoverEventStore(const SuiteOptions& options, const std::string& name,
+                               const std::string& path, bool progress) {
+  outbox::RecoverOptions ro;
+  if (name == "privacy") {
+    ro.topic = domain::kPrivacyTopic;
+  } else if (auto f = DepartmentFactories().find(name); f != DepartmentFactories().end()) {
+    ro.topic = domain::DepartmentTopic(f->second.department);
+  } else {
+    return absl::InvalidArgumentError(
+        "--store must be sales, installation, support, billing or "
+        "privacy, not '" +
+        name + "'");
+  }
+  ro.path = path;
+  if (progress) {
+    ro.progress = [](const char* phase, uint64_t done, uint64_t total) {
+      std::cerr << "\rrecovering: " << phase << " " << done << "/" << total << "   " << std::flush;
+    };
+  }
+  ASSIGN_OR_RETURN(auto bus, OpenBus(options));
+  ASSIGN_OR_RETURN(outbox::RecoverReport r, outbox::RecoverStore(*bus, ro));
+  if (progress) std::cerr << "\n";
+  eventstore::Options eo;
+  eo.path = path;
+  eo.must_exist = true;
+  ASSIGN_OR_RETURN(auto store, eventstore::EventStore::Open(eo));
+  ASSIGN_OR_RETURN(eventstore::VerifyReport verified, store->Verify());
+  Log().Info("event store recovered from its topic", {{"store", name},
+                                                      {"topic", ro.topic},
+                                                      {"path", path},
+                                                      {"messages", r.messages},
+                                                      {"events", r.events},
+                                                      {"appends", r.appends},
+                                                      {"with_record", r.records},
+                                                      {"duplicates", r.duplicates},
+                                                      {"unreadable", r.unreadable},
+                                                      {"missing_positions", r.missing_positions}});
+  if (r.unreadable > 0 || r.missing_positions > 0) {
+    Log().Warn("the topic did not hold everything: check what is missing before serving",
+               {{"unreadable", r.unreadable}, {"missing_positions", r.missing_positions}});
+  }
+  if (r.appends > r.records) {
+    Log().Warn("events of builds before append records carry no idempotent answers or claims",
+               {{"appends_without_record", r.appends - r.records}});
+  }
+  if (!verified.ok()) {
+    return absl::DataLossError("the recovered store at " + path +
+                               " failed verification: " + verified.problems.front());
+  }
+  return absl::OkStatus();
+}
 
 absl::Status RebuildJourney(const SuiteOptions& options, const std::string& path, bool progress) {
   if (std::filesystem::exists(path) && !std::filesystem::is_empty(path)) {

@@ -90,6 +90,12 @@ class Suite {
   virtual void ReloadTokens() = 0;
 };
 
+// Rebuilds the event store `name` (sales, installation, support, billing or
+// privacy) from its own topic into the fresh directory `path`
+// (outbox::RecoverStore), then verifies it.
+absl::Status RecoverEventStore(const SuiteOptions& options, const std::string& name,
+                               const std::string& path, bool progress);
+
 // Replays every department topic into a fresh journey store at `path`.
 absl::Status RebuildJourney(const SuiteOptions& options, const std::string& path, bool progress);
 

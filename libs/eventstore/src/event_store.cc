@@ -70,6 +70,41 @@ std::string OffsetKey(const ConsumerOffset& o) {
   return k;
 }
 
+// What an append writes besides its events, carried on its last event so
+// that the store's topic holds everything needed to rebuild it.
+void RecordAppend(const AppendRequest& req, v1::AppendRecord& r) {
+  r.Clear();
+  r.set_idempotency_key(req.idempotency_key);
+  r.set_request_fingerprint(req.request_fingerprint);
+  r.set_response(req.response);
+  auto put = [](const UniqueClaim& c, v1::RecordedClaim* out) {
+    out->set_index(c.index);
+    out->set_value(c.value);
+    out->set_owner(c.owner);
+  };
+  for (const auto& c : req.claims) put(c, r.add_claims());
+  for (const auto& c : req.releases) put(c, r.add_releases());
+  for (const auto& o : req.offsets) {
+    auto* out = r.add_offsets();
+    out->set_consumer(o.consumer);
+    out->set_topic(o.topic);
+    out->set_partition(o.partition);
+    out->set_next_offset(o.next_offset);
+  }
+}
+
+// A restored append's events must continue the stream exactly.
+absl::Status CheckRestoredVersions(const AppendRequest& req, uint64_t head) {
+  for (const auto& e : req.events) {
+    if (e.version() != ++head) {
+      return absl::FailedPreconditionError(
+          "restoring stream " + req.stream + ": event " + e.event_id() + " has version " +
+          std::to_string(e.version()) + " where the stream expects " + std::to_string(head));
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string EncodeIdempotent(const IdempotentRecord& r) {
   std::string out;
   PutString(out, r.request_fingerprint);
@@ -570,6 +605,14 @@ class RocksEventStore final : public EventStore {
         continue;
       }
       // 4. Stage.
+      if (req.restore) {
+        if (absl::Status s = CheckRestoredVersions(req, head); !s.ok()) {
+          w->result = s;
+          continue;
+        }
+      } else if (!req.events.empty()) {
+        RecordAppend(req, *req.events.back().mutable_append_record());
+      }
       AppendResult result;
       std::string value;
       for (auto& e : req.events) {
@@ -577,7 +620,7 @@ class RocksEventStore final : public EventStore {
         ++position;
         e.set_version(head);
         e.set_global_position(position);
-        *e.mutable_recorded_at() = ToTimestamp(now);
+        if (!req.restore || !e.has_recorded_at()) *e.mutable_recorded_at() = ToTimestamp(now);
         if (!e.has_occurred_at()) *e.mutable_occurred_at() = e.recorded_at();
         value.clear();
         e.SerializeToString(&value);

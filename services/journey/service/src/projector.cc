@@ -191,6 +191,8 @@ class RocksProjector final : public Projector {
         park(reason);
         continue;
       }
+      // What the department's store needs to rebuild itself, not the journey.
+      e.clear_append_record();
       // A sealed field that does not open (altered, or moved from another
       // event) is parked like any unreadable message, never projected.
       std::string unreadable;

@@ -77,6 +77,12 @@ struct AppendRequest {
   // secondary indexes: "open_ticket" -> ticket id, scanned by prefix.
   std::vector<UniqueClaim> releases;
   std::vector<ConsumerOffset> offsets;
+  // The events come from this store's own topic (threadline store recover):
+  // each keeps its recorded_at and its append_record, and its version must
+  // continue the stream (FAILED_PRECONDITION otherwise). Otherwise the store
+  // writes everything above into the last event's append_record, so that
+  // the topic holds what a rebuilt store needs.
+  bool restore = false;
 };
 
 // Index entries, consumer offsets and an idempotent answer written without
