@@ -101,6 +101,14 @@ int Run(int argc, char** argv) {
   app.add_option("--threads", threads, "concurrent callers")->capture_default_str();
   std::string vault_dir;
   app.add_option("--vault", vault_dir, "seal personal data with a key vault in this directory");
+  bool paranoid = true;
+  app.add_option("--paranoid-file-checks", paranoid,
+                 "read every table file back after a flush or compaction (the store's default)")
+      ->capture_default_str();
+  uint64_t write_buffer_mib = 0;
+  app.add_option("--flush-every-mib", write_buffer_mib,
+                 "flush the store's memtables after this many MiB (0: RocksDB's default), so "
+                 "that the run includes flushes and compactions");
   CLI11_PARSE(app, argc, argv);
   if (std::filesystem::exists(dir) && !std::filesystem::is_empty(dir)) {
     std::cerr << "bench_store: " << dir << " is not empty\n";
@@ -114,6 +122,8 @@ int Run(int argc, char** argv) {
     eventstore::Options eo;
     eo.path = dir;
     eo.sync = false;
+    eo.paranoid_file_checks = paranoid;
+    eo.write_buffer_bytes = write_buffer_mib << 20;
     auto store = eventstore::EventStore::Open(eo);
     if (!store.ok()) {
       std::cerr << "bench_store: " << store.status() << "\n";

@@ -720,6 +720,8 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const Options& opti
   db_options.create_if_missing = true;
   db_options.max_background_jobs = 2;
   rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.paranoid_file_checks = options.paranoid_file_checks;
+  if (options.write_buffer_bytes > 0) cf_options.write_buffer_size = options.write_buffer_bytes;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));

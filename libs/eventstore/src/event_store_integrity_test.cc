@@ -4,6 +4,8 @@
 #include <rocksdb/db.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "gmock/gmock.h"
 #include "threadline/eventstore/event_store.h"
@@ -84,6 +86,33 @@ TEST_F(EventStoreIntegrityTest, AStoreWrittenByThisBuildReopensWithEveryCommand)
   WriteCommands();
   ExpectEveryCommand();
   ExpectEveryCommand();  // after the recovery's flush, from tables
+}
+
+// The options RocksDB recorded for the store (its OPTIONS file): every
+// column family reads its table files back after writing them, and
+// background errors stop writes.
+TEST_F(EventStoreIntegrityTest, EveryColumnFamilyRunsParanoidChecks) {
+  WriteCommands();
+  std::string options;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path() / "store")) {
+    if (entry.path().filename().string().starts_with("OPTIONS-")) {
+      std::ifstream in(entry.path());
+      options.assign(std::istreambuf_iterator<char>(in), {});
+    }
+  }
+  ASSERT_FALSE(options.empty()) << "no OPTIONS file";
+  size_t families = 0, checked = 0;
+  for (size_t at = options.find("[CFOptions "); at != std::string::npos;
+       at = options.find("[CFOptions ", at + 1)) {
+    ++families;
+    size_t end = options.find("[TableOptions", at);
+    if (options.substr(at, end - at).find("paranoid_file_checks=true") != std::string::npos) {
+      ++checked;
+    }
+  }
+  EXPECT_GE(families, 5u);
+  EXPECT_EQ(checked, families);
+  EXPECT_THAT(options, HasSubstr("paranoid_checks=true"));
 }
 
 TEST_F(EventStoreIntegrityTest, ADamagedWriteAheadLogIsRefusedNotCutShort) {

@@ -30,6 +30,15 @@ struct Options {
   // Open only a store that exists: NOT_FOUND when `path` holds none, rather
   // than creating an empty one (tools that inspect a store). Default: false.
   bool must_exist = false;
+  // Read every table file back after writing it (RocksDB's
+  // paranoid_file_checks), so a flush or compaction that wrote a bad file
+  // fails instead of replacing good data with it. A department store
+  // flushes rarely, so it costs little (bench/run measures it). Default:
+  // true.
+  bool paranoid_file_checks = true;
+  // Memtable size of each column family; 0: RocksDB's default (64 MiB).
+  // Smaller means more flushes (benchmarks and tests that want them).
+  uint64_t write_buffer_bytes = 0;
 };
 
 // A stored event with its place in the global sequence.
