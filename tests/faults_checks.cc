@@ -16,6 +16,7 @@
 #include "threadline/bus/kafka.h"
 #include "threadline/eventstore/event_store.h"
 #include "threadline/v1/envelope.pb.h"
+#include "threadline/v1/privacy.grpc.pb.h"
 
 namespace threadline::testing::faults {
 
@@ -205,6 +206,27 @@ Services::Services(const std::filesystem::path& root, const std::string& bootstr
                               "127.0.0.1:" + std::to_string(metrics_port)}),
       (dir / "journey.log").string());
   journey_channel = FastChannel(journey->address());
+}
+
+std::string Services::NotReady() {
+  using grpc::health::v1::HealthCheckResponse;
+  std::vector<std::pair<std::string, SuiteProcess*>> all{{"privacy", privacy.get()},
+                                                         {"journey", journey.get()}};
+  for (const auto& [name, d] : depts) all.emplace_back(name, d->process.get());
+  const std::map<std::string, std::string> health_names{
+      {"sales", v1::SalesService::service_full_name()},
+      {"installation", v1::InstallationService::service_full_name()},
+      {"support", v1::SupportService::service_full_name()},
+      {"billing", v1::BillingService::service_full_name()},
+      {"journey", v1::JourneyService::service_full_name()},
+      {"privacy", v1::PrivacyService::service_full_name()}};
+  std::string not_ready;
+  for (const auto& [name, process] : all) {
+    if (process->Health(health_names.at(name)) != HealthCheckResponse::SERVING) {
+      not_ready += (not_ready.empty() ? "" : " ") + name;
+    }
+  }
+  return not_ready;
 }
 
 void Services::CountJourneyDuplicates() {

@@ -102,6 +102,11 @@ class Services {
   // again with the process).
   void CountJourneyDuplicates();
 
+  // The services whose readiness (gRPC health of the service, as
+  // Kubernetes asks it) is not SERVING now, e.g. "sales journey"; empty
+  // when all six are ready.
+  std::string NotReady();
+
   const std::filesystem::path dir;
   const std::string brokers;
   std::unique_ptr<SuiteProcess> privacy;
