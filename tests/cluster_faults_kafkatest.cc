@@ -11,8 +11,9 @@
 //     handed over;
 //   - the test waits until every department partition has a leader on the
 //     other two nodes and the killed one is out of every ISR, until the load
-//     has gone on, and until everything acknowledged since the kill is on
-//     the journey (the events went through the two remaining nodes);
+//     has gone on, until everything acknowledged since the kill is on the
+//     journey (the events went through the two remaining nodes), and until
+//     every service is ready (gRPC health) with the node still down;
 //   - the node is started again and the test waits until it is back in the
 //     ISR of every department partition.
 // Then the load stops and the same checks as in faults_kafkatest run
