@@ -122,6 +122,11 @@ struct Bounds {
   int rate = 24;        // commands per second over all departments
 };
 
+// What a test says when the load ended before its faults did.
+inline constexpr const char* kBoundsHint =
+    "the load ended (or stalled) before the fault schedule did; raise "
+    "THREADLINE_FAULTS_COMMANDS / THREADLINE_FAULTS_SECONDS";
+
 template <typename Svc, typename Req, typename Resp>
 using Rpc = grpc::Status (Svc::Stub::*)(grpc::ClientContext*, const Req&, Resp*);
 
@@ -169,6 +174,12 @@ class Load {
 
   // True once a thread ended by the load's own bounds (count or time).
   bool Ended() const { return ended_.load(); }
+  // Waits until `more` commands were acknowledged after the call: false if
+  // the load ended (or `within` passed) first.
+  bool Flowing(int more, std::chrono::seconds within = std::chrono::seconds(120)) const {
+    const int base = Acked();
+    return WaitFor([&] { return Acked() >= base + more || Ended(); }, within) && !Ended();
+  }
   int Acked() const { return acked_.load(); }
   int Issued() const { return issued_.load(); }
   void SetOutage(bool down) { outage_ = down; }
