@@ -52,6 +52,30 @@ std::string Quote(const std::string& s);
 // The first line of `path` (scripts/kafka writes a bootstrap list there).
 std::string FirstLine(const std::filesystem::path& path);
 
+// A broker of a test's own (scripts/kafka), so that stopping it disturbs
+// no other test, and its topics hold that test's messages only. Stopped on
+// destruction.
+class PrivateBroker {
+ public:
+  explicit PrivateBroker(std::string dir) : dir_(std::move(dir)) {}
+  ~PrivateBroker() {
+    if (started_) Stop();
+  }
+  // `start` on a directory that holds a broker restarts it on its ports.
+  bool Start(bool fresh) {
+    const bool ok =
+        RunKafkaScript(std::string("start ") + (fresh ? "--fresh " : "") + Quote(dir_)) == 0;
+    started_ = started_ || ok;
+    return ok;
+  }
+  bool Stop() { return RunKafkaScript("stop " + Quote(dir_)) == 0; }
+  std::string Bootstrap() const { return FirstLine(dir_ + "/bootstrap"); }
+
+ private:
+  std::string dir_;
+  bool started_ = false;
+};
+
 // On failure, keeps the run's logs and stores (the temp dir goes away) in
 // the working directory, as faults-failure-<pid>.
 struct KeepOnFailure {

@@ -45,29 +45,6 @@
 namespace threadline::testing::faults {
 namespace {
 
-// A broker of this test's own (scripts/kafka), so that stopping it disturbs
-// no other test. Stopped on destruction.
-class PrivateBroker {
- public:
-  explicit PrivateBroker(std::string dir) : dir_(std::move(dir)) {}
-  ~PrivateBroker() {
-    if (started_) Stop();
-  }
-  // `start` on a directory that holds a broker restarts it on its ports.
-  bool Start(bool fresh) {
-    const bool ok =
-        RunKafkaScript(std::string("start ") + (fresh ? "--fresh " : "") + Quote(dir_)) == 0;
-    started_ = started_ || ok;
-    return ok;
-  }
-  bool Stop() { return RunKafkaScript("stop " + Quote(dir_)) == 0; }
-  std::string Bootstrap() const { return FirstLine(dir_ + "/bootstrap"); }
-
- private:
-  std::string dir_;
-  bool started_ = false;
-};
-
 TEST(Faults, KillsAndABrokerOutageUnderLoadLoseNothingDoubleNothingHalfApplyNothing) {
   ASSERT_NE(std::getenv("THREADLINE_KAFKA_SCRIPT"), nullptr)
       << "run through ctest -L faults (needs THREADLINE_KAFKA_SCRIPT)";

@@ -18,36 +18,13 @@
 #include <fstream>
 #include <map>
 
+#include "faults_checks.h"
 #include "slice_test_body.h"
 
 namespace threadline::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A broker of this test's own under `dir`, stopped when it goes.
-class OwnBroker {
- public:
-  explicit OwnBroker(const fs::path& dir) : dir_(dir) {
-    ok_ = Run("start --fresh '" + dir_.string() + "'") == 0;
-    std::ifstream in(dir_ / "bootstrap");
-    std::getline(in, bootstrap_);
-    ok_ = ok_ && !bootstrap_.empty();
-  }
-  ~OwnBroker() { Run("stop '" + dir_.string() + "'"); }
-  bool ok() const { return ok_; }
-  const std::string& bootstrap() const { return bootstrap_; }
-
- private:
-  static int Run(const std::string& args) {
-    const char* script = std::getenv("THREADLINE_KAFKA_SCRIPT");
-    if (script == nullptr) return -1;
-    return std::system(("'" + std::string(script) + "' " + args + " >&2").c_str());
-  }
-  fs::path dir_;
-  std::string bootstrap_;
-  bool ok_ = false;
-};
 
 v1::RegisterCustomerRequest Customer(int i) {
   char phone[32];
@@ -83,11 +60,13 @@ uint64_t VerifiedEvents(const std::string& path, const std::string& log) {
 
 TEST(StoreRecoverKafkaTest, ALostSalesStoreComesBackFromItsTopicWithItsAnswersAndClaims) {
   TempDir dir;
-  OwnBroker broker(dir.path() / "kafka");
-  ASSERT_TRUE(broker.ok()) << "scripts/kafka could not start a broker (THREADLINE_KAFKA_SCRIPT)";
+  ASSERT_NE(std::getenv("THREADLINE_KAFKA_SCRIPT"), nullptr) << "run through ctest -L kafka";
+  faults::PrivateBroker broker((dir.path() / "kafka").string());
+  ASSERT_TRUE(broker.Start(/*fresh=*/true));
+  const std::string bootstrap = broker.Bootstrap();
+  ASSERT_FALSE(bootstrap.empty());
   const std::string data = (dir.path() / "data").string();
-  const std::vector<std::string> args{"--target", "sales,privacy", "--kafka-brokers",
-                                      broker.bootstrap()};
+  const std::vector<std::string> args{"--target", "sales,privacy", "--kafka-brokers", bootstrap};
   const std::string sales_dir = data + "/sales";
 
   std::map<int, v1::RegisterCustomerResponse> registered;
@@ -114,7 +93,7 @@ TEST(StoreRecoverKafkaTest, ALostSalesStoreComesBackFromItsTopicWithItsAnswersAn
   // The disk is gone: only the topic is left.
   fs::rename(sales_dir, data + "/sales.lost");
   std::string out = RunThreadline({"store", "recover", "--store", "sales", "--path", sales_dir,
-                                   "--kafka-brokers", broker.bootstrap(), "--data-dir", data},
+                                   "--kafka-brokers", bootstrap, "--data-dir", data},
                                   (dir.path() / "recover.log").string());
   EXPECT_THAT(LastLine(out), ::testing::HasSubstr("recovered from its topic and verified"));
   EXPECT_THAT(out, ::testing::HasSubstr("event store recovered from its topic"));
@@ -131,7 +110,7 @@ TEST(StoreRecoverKafkaTest, ALostSalesStoreComesBackFromItsTopicWithItsAnswersAn
                                   "--path",
                                   sales_dir,
                                   "--kafka-brokers",
-                                  broker.bootstrap(),
+                                  bootstrap,
                                   "--data-dir",
                                   data};
     ChildProcess again(argv, (dir.path() / "recover-again.log").string());
