@@ -47,6 +47,30 @@ INSTANTIATE_TEST_SUITE_P(KafkaBroker, BusConformanceTest,
                                                                testing::UniqueTopicPrefix("conf")}),
                          BusConformanceParam::Name);
 
+// A topic made with settings has them on the broker; one made without has
+// the broker's defaults (7 days of retention), which is why the suite's
+// record topics are made with retention.ms=-1.
+TEST(KafkaTopicConfigsTest, ATopicGetsItsSettingsAndTheRestAreTheBrokersDefaults) {
+  auto bus = OpenRealBus();
+  ASSERT_NE(bus, nullptr);
+  const std::string kept = testing::UniqueTopicPrefix("kept");
+  const std::string plain = testing::UniqueTopicPrefix("plain");
+  ASSERT_OK(bus->EnsureTopics(
+      {{kept, 3, {{"retention.ms", "-1"}, {"retention.bytes", "-1"}}}, {plain, 3, {}}}));
+  auto configs = bus->TopicConfigs(kept);
+  ASSERT_OK(configs);
+  EXPECT_EQ(configs->at("retention.ms"), "-1");
+  EXPECT_EQ(configs->at("retention.bytes"), "-1");
+  auto defaults = bus->TopicConfigs(plain);
+  ASSERT_OK(defaults);
+  EXPECT_EQ(defaults->at("retention.ms"), "604800000");
+  // A setting the broker does not know refuses the topic, naming it.
+  auto bad =
+      bus->EnsureTopics({{testing::UniqueTopicPrefix("bad"), 3, {{"retention.ms", "soon"}}}});
+  EXPECT_FALSE(bad.ok());
+  EXPECT_OK(CheckSamePartitions(*bus, {kept, plain}));
+}
+
 // Messages keyed by Kafka's Java producer (default partitioner) land where
 // PartitionForKey says, so Java services and tools and ours agree on where
 // a customer lives.

@@ -106,13 +106,53 @@ absl::StatusOr<std::unique_ptr<bus::Bus>> OpenBus(const SuiteOptions& o) {
   return bus::OpenKafkaBus(ko);
 }
 
+// Topics that are the record (every event, every erasure, every parked
+// message): `journey rebuild` and `store recover` read them from their
+// start, so they never delete. The journey topic is derived and keeps the
+// broker's default.
+const std::map<std::string, std::string>& KeptForever() {
+  static const auto* configs =
+      new std::map<std::string, std::string>{{"retention.ms", "-1"}, {"retention.bytes", "-1"}};
+  return *configs;
+}
+std::vector<std::string> RecordTopics() {
+  std::vector<std::string> topics = domain::DepartmentTopics();
+  topics.push_back(domain::kPrivacyTopic);
+  topics.push_back(domain::kDeadLetterTopic);
+  return topics;
+}
+
 absl::Status EnsureAllTopics(bus::Bus& bus, int partitions) {
   std::vector<bus::TopicSpec> topics;
-  for (const auto& t : domain::DepartmentTopics()) topics.push_back({t, partitions});
-  topics.push_back({domain::kPrivacyTopic, partitions});
-  topics.push_back({domain::kJourneyTopic, partitions});
-  topics.push_back({domain::kDeadLetterTopic, partitions});
-  return bus.EnsureTopics(topics);
+  for (const auto& t : RecordTopics()) topics.push_back({t, partitions, KeptForever()});
+  topics.push_back({domain::kJourneyTopic, partitions, {}});
+  RETURN_IF_ERROR(bus.EnsureTopics(topics));
+  // One customer's events share a partition number across the department
+  // topics (and the privacy topic): the journey and the reactions rely on it.
+  std::vector<std::string> joined = domain::DepartmentTopics();
+  joined.push_back(domain::kPrivacyTopic);
+  RETURN_IF_ERROR(bus::CheckSamePartitions(bus, joined));
+  // Topics made elsewhere (by an operator, or Strimzi) keep their own
+  // settings: say loudly when one of the record deletes.
+  for (const auto& t : RecordTopics()) {
+    auto configs = bus.TopicConfigs(t);
+    if (!configs.ok()) {
+      Log().Warn("could not read a topic's settings",
+                 {{"topic", t}, {"error", configs.status().ToString()}});
+      continue;
+    }
+    for (const auto& [key, value] : KeptForever()) {
+      auto it = configs->find(key);
+      if (it != configs->end() && it->second != value) {
+        Log().Error(
+            "a topic that holds the record deletes messages: journey rebuild and store "
+            "recover need every one; set " +
+                key + "=" + value + " on it",
+            {{"topic", t}, {"setting", key}, {"value", it->second}});
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 // The department services this binary knows, by target name.

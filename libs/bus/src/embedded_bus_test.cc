@@ -146,5 +146,22 @@ TEST(EmbeddedBus, PublishingToAnUnknownTopicIsNotFound) {
   EXPECT_EQ(pub->Publish({"nope", "k", "v", {}}, nullptr).code(), absl::StatusCode::kNotFound);
 }
 
+// Topics that consumers join by partition must have the same count; the
+// message names the two that differ.
+TEST(EmbeddedBus, TopicsWithDifferentPartitionCountsAreNotCoPartitioned) {
+  threadline::testing::TempDir dir;
+  EmbeddedBusOptions o;
+  o.path = (dir.path() / "bus").string();
+  auto bus = std::move(*OpenEmbeddedBus(o));
+  ASSERT_OK(bus->EnsureTopics({{"a", 6, {}}, {"b", 6, {}}, {"c", 3, {}}}));
+  EXPECT_OK(CheckSamePartitions(*bus, {"a", "b"}));
+  auto s = CheckSamePartitions(*bus, {"a", "b", "c"});
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("a has 6 partitions and c has 3"));
+  EXPECT_EQ(CheckSamePartitions(*bus, {"a", "missing"}).code(), absl::StatusCode::kNotFound);
+  // The embedded bus keeps everything and has no settings to report.
+  EXPECT_TRUE(bus->TopicConfigs("a")->empty());
+}
+
 }  // namespace
 }  // namespace threadline::bus

@@ -591,6 +591,51 @@ class KafkaBus final : public Bus {
     return absl::OkStatus();
   }
 
+  absl::StatusOr<std::map<std::string, std::string>> TopicConfigs(
+      const std::string& topic) override {
+    char errstr[512];
+    rd_kafka_AdminOptions_t* admin =
+        rd_kafka_AdminOptions_new(control_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    const int timeout_ms = TimeoutMs(options_.request_timeout);
+    rd_kafka_AdminOptions_set_request_timeout(admin, timeout_ms, errstr, sizeof(errstr));
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(control_.get());
+    rd_kafka_ConfigResource_t* resource =
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+    rd_kafka_DescribeConfigs(control_.get(), &resource, 1, admin, queue);
+    rd_kafka_ConfigResource_destroy(resource);
+    rd_kafka_AdminOptions_destroy(admin);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, timeout_ms + 1000);
+    rd_kafka_queue_destroy(queue);
+    if (ev == nullptr) {
+      return absl::UnavailableError("describe configs of " + topic + ": no answer from " +
+                                    options_.brokers + " within " + std::to_string(timeout_ms) +
+                                    " ms; retry");
+    }
+    absl::Status status = ToStatus(rd_kafka_event_error(ev), "describe configs of " + topic,
+                                   rd_kafka_event_error_string(ev));
+    std::map<std::string, std::string> out;
+    if (status.ok()) {
+      size_t n = 0;
+      const rd_kafka_ConfigResource_t** got =
+          rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+      for (size_t r = 0; r < n && status.ok(); ++r) {
+        status = ToStatus(rd_kafka_ConfigResource_error(got[r]), "describe configs of " + topic,
+                          rd_kafka_ConfigResource_error_string(got[r]) != nullptr
+                              ? rd_kafka_ConfigResource_error_string(got[r])
+                              : "");
+        size_t entries = 0;
+        const rd_kafka_ConfigEntry_t** configs = rd_kafka_ConfigResource_configs(got[r], &entries);
+        for (size_t c = 0; c < entries; ++c) {
+          const char* v = rd_kafka_ConfigEntry_value(configs[c]);
+          out[rd_kafka_ConfigEntry_name(configs[c])] = v != nullptr ? v : "";
+        }
+      }
+    }
+    rd_kafka_event_destroy(ev);
+    RETURN_IF_ERROR(status);
+    return out;
+  }
+
   absl::Status EnsureTopics(const std::vector<TopicSpec>& topics) override {
     if (topics.empty()) return absl::OkStatus();
     std::vector<rd_kafka_NewTopic_t*> specs;
@@ -610,6 +655,15 @@ class KafkaBus final : public Bus {
         return absl::InvalidArgumentError("cannot create topic '" + t.name + "' with " +
                                           std::to_string(t.partitions) +
                                           " partitions: need a name and at least one partition");
+      }
+      for (const auto& [key, value] : t.configs) {
+        if (rd_kafka_resp_err_t err =
+                rd_kafka_NewTopic_set_config(spec, key.c_str(), value.c_str());
+            err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          rd_kafka_NewTopic_destroy(spec);
+          free_specs();
+          return ToStatus(err, "topic " + t.name + " setting " + key);
+        }
       }
       specs.push_back(spec);
     }

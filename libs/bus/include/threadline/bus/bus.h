@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,8 +98,16 @@ class Consumer {
 };
 
 struct TopicSpec {
+  TopicSpec(std::string name, int32_t partitions = 6,
+            std::map<std::string, std::string> configs = {})
+      : name(std::move(name)), partitions(partitions), configs(std::move(configs)) {}
+
   std::string name;
   int32_t partitions = 6;
+  // Settings a topic gets when it is created (Kafka topic configs such as
+  // retention.ms); a topic that exists keeps its own. The embedded bus keeps
+  // every message forever and takes none.
+  std::map<std::string, std::string> configs;
 };
 
 // A bus connection: creates topics, publishers and consumers. Thread-safe;
@@ -113,10 +122,22 @@ class Bus {
   virtual absl::StatusOr<std::unique_ptr<Consumer>> NewConsumer() = 0;
   // Offset one past the last message of each partition of `topic`.
   virtual absl::StatusOr<std::vector<int64_t>> EndOffsets(const std::string& topic) = 0;
+  // The settings `topic` has in effect (its own, or the broker's defaults),
+  // by name; empty for a bus without any (the embedded bus).
+  virtual absl::StatusOr<std::map<std::string, std::string>> TopicConfigs(
+      const std::string& topic) {
+    return std::map<std::string, std::string>();
+  }
   // Whether the bus's own store on this machine accepts writes: the
   // embedded bus's RocksDB; none (nullopt) for Kafka.
   virtual std::optional<StoreHealth> LocalStoreHealth() const { return std::nullopt; }
 };
+
+// FAILED_PRECONDITION unless every topic of `topics` exists with the same
+// partition count: messages with one key then land on one partition number
+// in each, which consumers that join them by partition rely on. The message
+// names two topics that differ and their counts.
+absl::Status CheckSamePartitions(Bus& bus, const std::vector<std::string>& topics);
 
 // Java-compatible murmur2 (Kafka's Utils.murmur2 / DefaultPartitioner): the
 // partition for a non-empty key is toPositive(murmur2(key)) % partitions.
