@@ -64,6 +64,18 @@ void AddCommonFlags(CLI::App* cmd, threadline::app::SuiteOptions& o,
       ->envname("THREADLINE_PARTITIONS")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  cmd->add_option("--kafka-replication-factor", o.replication_factor,
+                  "replicas of each topic the suite creates (-1: the broker's "
+                  "default.replication.factor)")
+      ->envname("THREADLINE_KAFKA_REPLICATION_FACTOR")
+      ->check(CLI::Range(-1, 32))
+      ->capture_default_str();
+  cmd->add_option("--kafka-min-insync-replicas", o.min_insync_replicas,
+                  "min.insync.replicas of the department, privacy and dead-letter topics the "
+                  "suite creates (0: the broker's default)")
+      ->envname("THREADLINE_KAFKA_MIN_INSYNC_REPLICAS")
+      ->check(CLI::Range(0, 32))
+      ->capture_default_str();
 }
 
 // A duration flag in milliseconds, for `target`.

@@ -102,57 +102,61 @@ absl::StatusOr<std::unique_ptr<bus::Bus>> OpenBus(const SuiteOptions& o) {
   bus::KafkaOptions ko;
   ko.brokers = o.kafka_brokers;
   ko.client_id = "threadline";
+  ko.replication_factor = o.replication_factor;
   for (const auto& [k, v] : o.kafka_config) ko.extra[k] = v;
   return bus::OpenKafkaBus(ko);
 }
 
-// Topics that are the record (every event, every erasure, every parked
-// message): `journey rebuild` and `store recover` read them from their
-// start, so they never delete. The journey topic is derived and keeps the
-// broker's default.
-const std::map<std::string, std::string>& KeptForever() {
-  static const auto* configs =
-      new std::map<std::string, std::string>{{"retention.ms", "-1"}, {"retention.bytes", "-1"}};
-  return *configs;
-}
-std::vector<std::string> RecordTopics() {
-  std::vector<std::string> topics = domain::DepartmentTopics();
-  topics.push_back(domain::kPrivacyTopic);
-  topics.push_back(domain::kDeadLetterTopic);
-  return topics;
+// The record topics' settings (domain::RecordTopicSettings), with the
+// operator's min.insync.replicas when given.
+std::map<std::string, std::string> RecordTopicConfigs(int min_insync_replicas) {
+  std::map<std::string, std::string> c = domain::RecordTopicSettings();
+  if (min_insync_replicas > 0) c["min.insync.replicas"] = std::to_string(min_insync_replicas);
+  return c;
 }
 
-absl::Status EnsureAllTopics(bus::Bus& bus, int partitions) {
+// FAILED_PRECONDITION when a topic of the record (made elsewhere, or by a
+// build before this rule) deletes or compacts, saying which setting to fix
+// and how; a warning when the journey topic (a feed that can be
+// regenerated, kept for the broker's time-bounded default) is kept forever.
+absl::Status CheckTopicSettings(bus::Bus& bus) {
+  for (const auto& t : domain::RecordTopics()) {
+    ASSIGN_OR_RETURN(auto configs, bus.TopicConfigs(t));
+    for (const auto& [key, want] : domain::RecordTopicSettings()) {
+      auto it = configs.find(key);
+      if (it == configs.end() || it->second == want) continue;
+      return absl::FailedPreconditionError(
+          "topic " + t + " has " + key + "=" + it->second + ", and it holds the record that " +
+          "journey rebuild and store recover read from its start: it must keep every message "
+          "as it was written. Set " +
+          key + "=" + want + " (kafka-configs.sh --bootstrap-server " +
+          "HOST:PORT --alter --entity-type topics --entity-name " + t + " --add-config " + key +
+          "=" + want + ", or the KafkaTopic's spec.config on Strimzi) and start again");
+    }
+  }
+  ASSIGN_OR_RETURN(auto journey, bus.TopicConfigs(domain::kJourneyTopic));
+  if (auto it = journey.find("retention.ms"); it != journey.end() && it->second == "-1") {
+    Log().Warn(
+        "the journey topic keeps every update forever; it is a feed that can be "
+        "regenerated, so time-bounded retention (e.g. 7 days) is enough",
+        {{"topic", domain::kJourneyTopic}});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EnsureAllTopics(bus::Bus& bus, const SuiteOptions& o) {
   std::vector<bus::TopicSpec> topics;
-  for (const auto& t : RecordTopics()) topics.push_back({t, partitions, KeptForever()});
-  topics.push_back({domain::kJourneyTopic, partitions, {}});
+  for (const auto& t : domain::RecordTopics()) {
+    topics.push_back({t, o.partitions, RecordTopicConfigs(o.min_insync_replicas)});
+  }
+  topics.push_back({domain::kJourneyTopic, o.partitions, {}});
   RETURN_IF_ERROR(bus.EnsureTopics(topics));
+  RETURN_IF_ERROR(CheckTopicSettings(bus));
   // One customer's events share a partition number across the department
   // topics (and the privacy topic): the journey and the reactions rely on it.
   std::vector<std::string> joined = domain::DepartmentTopics();
   joined.push_back(domain::kPrivacyTopic);
-  RETURN_IF_ERROR(bus::CheckSamePartitions(bus, joined));
-  // Topics made elsewhere (by an operator, or Strimzi) keep their own
-  // settings: say loudly when one of the record deletes.
-  for (const auto& t : RecordTopics()) {
-    auto configs = bus.TopicConfigs(t);
-    if (!configs.ok()) {
-      Log().Warn("could not read a topic's settings",
-                 {{"topic", t}, {"error", configs.status().ToString()}});
-      continue;
-    }
-    for (const auto& [key, value] : KeptForever()) {
-      auto it = configs->find(key);
-      if (it != configs->end() && it->second != value) {
-        Log().Error(
-            "a topic that holds the record deletes messages: journey rebuild and store "
-            "recover need every one; set " +
-                key + "=" + value + " on it",
-            {{"topic", t}, {"setting", key}, {"value", it->second}});
-      }
-    }
-  }
-  return absl::OkStatus();
+  return bus::CheckSamePartitions(bus, joined);
 }
 
 // The department services this binary knows, by target name.
@@ -246,7 +250,7 @@ class SuiteImpl final : public Suite {
                                            ": " + ec.message());
     }
     ASSIGN_OR_RETURN(bus_, OpenBus(options_));
-    RETURN_IF_ERROR(EnsureAllTopics(*bus_, options_.partitions));
+    RETURN_IF_ERROR(EnsureAllTopics(*bus_, options_));
 
     std::vector<grpc::Service*> services;
     // The keys first: every department and the journey seal with them.

@@ -30,6 +30,12 @@ struct SuiteOptions {
   std::string tokens_file;
   // Partitions of each topic when the suite creates them. Default: 6.
   int partitions = 6;
+  // Replicas of each topic the suite creates on Kafka; -1: the broker's
+  // default.replication.factor. Default: -1.
+  int replication_factor = -1;
+  // min.insync.replicas of the department, privacy and dead-letter topics
+  // the suite creates; 0: the broker's default. Default: 0.
+  int min_insync_replicas = 0;
   // TLS for the gRPC server (PEM paths); empty: plaintext.
   std::string tls_cert, tls_key, tls_client_ca;
   // host:port of the journey's HTTP dashboard, JSON API and event stream,

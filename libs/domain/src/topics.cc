@@ -23,4 +23,13 @@ std::vector<std::string> DepartmentTopics() {
   return {kSalesTopic, kInstallationTopic, kSupportTopic, kBillingTopic};
 }
 
+std::vector<std::string> RecordTopics() {
+  return {kSalesTopic,   kInstallationTopic, kSupportTopic,
+          kBillingTopic, kPrivacyTopic,      kDeadLetterTopic};
+}
+
+std::map<std::string, std::string> RecordTopicSettings() {
+  return {{"retention.ms", "-1"}, {"retention.bytes", "-1"}, {"cleanup.policy", "delete"}};
+}
+
 }  // namespace threadline::domain

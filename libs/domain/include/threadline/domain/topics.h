@@ -6,6 +6,7 @@
 // threadline.deadletter.v1. All are keyed by customer_id with the same
 // partition count. Everything else refers to these names.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,5 +30,14 @@ std::string DepartmentTopic(v1::Department department);
 
 // The four department topics: sales, installation, support, billing.
 std::vector<std::string> DepartmentTopics();
+
+// The topics that are the record: the department topics, the privacy
+// topic and the dead-letter topic. `journey rebuild` and `store recover`
+// read them from their start, so they keep every message as written.
+std::vector<std::string> RecordTopics();
+// The Kafka settings that say so (retention.ms=-1, retention.bytes=-1,
+// cleanup.policy=delete): what the record topics are made with, and what
+// an existing one must have.
+std::map<std::string, std::string> RecordTopicSettings();
 
 }  // namespace threadline::domain
