@@ -50,10 +50,7 @@ std::optional<double> Metric(const std::string& text, const std::string& series)
 
 // Runs `threadline ARGS...` to its end; returns its wait status.
 int RunThreadline(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> argv = {BinaryFromEnv("THREADLINE_BIN")};
-  argv.insert(argv.end(), args.begin(), args.end());
-  ChildProcess p(argv, log);
-  return p.Wait(std::chrono::seconds(60));
+  return RunThreadlineStatus(args, log, std::chrono::seconds(60));
 }
 
 class DiskFullE2E : public ::testing::Test {

@@ -83,20 +83,16 @@ TEST(PrivacyStart, WithoutKeysNoDepartmentOrJourneyStarts) {
   int n = 0;
   for (const auto& b : bad) {
     const auto data = dir.path() / ("data-" + std::to_string(n));
-    std::vector<std::string> argv{BinaryFromEnv("THREADLINE_BIN"),
-                                  "serve",
-                                  "--data-dir",
-                                  data.string(),
-                                  "--listen",
-                                  "127.0.0.1:0"};
-    argv.insert(argv.end(), b.args.begin(), b.args.end());
-    ChildProcess p(argv, (dir.path() / ("serve-" + std::to_string(n++) + ".log")).string());
-    const int status = p.Wait(std::chrono::seconds(30));
-    EXPECT_NE(status, -1) << b.args[1] << ": still running; log:\n" << p.Log();
-    if (status == -1) p.Kill(SIGKILL);
+    std::vector<std::string> args{"serve", "--data-dir", data.string(), "--listen", "127.0.0.1:0"};
+    args.insert(args.end(), b.args.begin(), b.args.end());
+    std::string log;
+    const int status =
+        RunThreadlineStatus(args, (dir.path() / ("serve-" + std::to_string(n++) + ".log")).string(),
+                            std::chrono::seconds(30), &log);
+    EXPECT_NE(status, -1) << b.args[1] << ": still running; log:\n" << log;
     EXPECT_NE(status, 0) << b.args[1] << ": started anyway";
-    EXPECT_NE(p.Log().find(b.expect), std::string::npos) << p.Log();
-    EXPECT_EQ(p.Log().find("listening on port"), std::string::npos) << p.Log();
+    EXPECT_NE(log.find(b.expect), std::string::npos) << log;
+    EXPECT_EQ(log.find("listening on port"), std::string::npos) << log;
     for (const char* store : {"sales", "support", "billing", "journey"}) {
       EXPECT_FALSE(std::filesystem::exists(data / store)) << store << " was opened";
     }

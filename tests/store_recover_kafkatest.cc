@@ -102,22 +102,14 @@ TEST(StoreRecoverKafkaTest, ALostSalesStoreComesBackFromItsTopicWithItsAnswersAn
   // A second recovery into the store it made is refused: it never
   // overwrites a store.
   {
-    std::vector<std::string> argv{BinaryFromEnv("THREADLINE_BIN"),
-                                  "store",
-                                  "recover",
-                                  "--store",
-                                  "sales",
-                                  "--path",
-                                  sales_dir,
-                                  "--kafka-brokers",
-                                  bootstrap,
-                                  "--data-dir",
-                                  data};
-    ChildProcess again(argv, (dir.path() / "recover-again.log").string());
-    const int status = again.Wait(std::chrono::seconds(60));
+    std::string log;
+    const int status = RunThreadlineStatus(
+        {"store", "recover", "--store", "sales", "--path", sales_dir, "--kafka-brokers", bootstrap,
+         "--data-dir", data},
+        (dir.path() / "recover-again.log").string(), std::chrono::seconds(60), &log);
     ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
-    EXPECT_EQ(WEXITSTATUS(status), 2) << again.Log();
-    EXPECT_THAT(again.Log(), ::testing::HasSubstr("is not empty; recover into a fresh directory"));
+    EXPECT_EQ(WEXITSTATUS(status), 2) << log;
+    EXPECT_THAT(log, ::testing::HasSubstr("is not empty; recover into a fresh directory"));
   }
 
   SuiteProcess suite(data, args, (dir.path() / "second.log").string());

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace threadline::testing {
@@ -125,6 +127,17 @@ std::string RunThreadline(const std::vector<std::string>& args, const std::strin
   const int status = p.Wait(timeout);
   EXPECT_EQ(status, 0) << p.Log();
   return p.Log();
+}
+
+int RunThreadlineStatus(const std::vector<std::string>& args, const std::string& log,
+                        std::chrono::seconds timeout, std::string* output) {
+  std::vector<std::string> argv{BinaryFromEnv("THREADLINE_BIN")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildProcess p(argv, log);
+  const int status = p.Wait(timeout);
+  if (status == -1) p.Kill(SIGKILL);
+  if (output != nullptr) *output = p.Log();
+  return status;
 }
 
 std::string LastLine(const std::string& text) {

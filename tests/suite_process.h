@@ -110,6 +110,12 @@ std::unique_ptr<grpc::ClientContext> Ctx(
 std::string RunThreadline(const std::vector<std::string>& args, const std::string& log,
                           std::chrono::seconds timeout = std::chrono::seconds(180));
 
+// Runs `threadline ARGS...` (THREADLINE_BIN), logging to `log`, until it
+// exits or `timeout` passes (then it is SIGKILLed). Returns its wait status
+// (-1 after a timeout) and, when given, fills `output` with its log.
+int RunThreadlineStatus(const std::vector<std::string>& args, const std::string& log,
+                        std::chrono::seconds timeout, std::string* output = nullptr);
+
 // The last non-empty line of `text` (a command's answer after its logs).
 std::string LastLine(const std::string& text);
 

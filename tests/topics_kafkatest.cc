@@ -61,31 +61,23 @@ TEST(TopicsKafkaTest, DepartmentTopicsWithDifferentPartitionCountsRefuseTheStart
     ASSERT_OK(bus);
     ASSERT_OK((*bus)->EnsureTopics({{domain::DepartmentTopic(v1::DEPARTMENT_BILLING), 3}}));
   }
-  std::vector<std::string> argv{BinaryFromEnv("THREADLINE_BIN"),
-                                "serve",
-                                "--data-dir",
-                                data.string(),
-                                "--listen",
-                                "127.0.0.1:0"};
-  ChildProcess p(argv, (dir.path() / "threadline.log").string());
-  const int status = p.Wait(std::chrono::seconds(60));
-  ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status << "\n" << p.Log();
-  EXPECT_EQ(WEXITSTATUS(status), 1) << p.Log();
-  EXPECT_THAT(p.Log(), ::testing::HasSubstr("threadline.sales.v1 has 6 partitions and "
-                                            "threadline.billing.v1 has 3"));
+  std::string out;
+  const int status =
+      RunThreadlineStatus({"serve", "--data-dir", data.string(), "--listen", "127.0.0.1:0"},
+                          (dir.path() / "threadline.log").string(), std::chrono::seconds(60), &out);
+  ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status << "\n" << out;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("threadline.sales.v1 has 6 partitions and "
+                                        "threadline.billing.v1 has 3"));
 }
 
 // `threadline serve` on `brokers` to its end: its wait status, its log in
-// `log`.
+// `out`.
 int ServeUntilExit(const std::filesystem::path& data, const std::string& brokers,
                    const std::filesystem::path& log, std::string* out) {
-  ChildProcess p(
-      {BinaryFromEnv("THREADLINE_BIN"), "serve", "--target", "sales,privacy", "--data-dir",
-       data.string(), "--listen", "127.0.0.1:0", "--kafka-brokers", brokers},
-      log.string());
-  const int status = p.Wait(std::chrono::seconds(90));
-  *out = p.Log();
-  return status;
+  return RunThreadlineStatus({"serve", "--target", "sales,privacy", "--data-dir", data.string(),
+                              "--listen", "127.0.0.1:0", "--kafka-brokers", brokers},
+                             log.string(), std::chrono::seconds(90), out);
 }
 
 // Kafka's own admin tool (kafka-configs.sh) on `brokers`: its output.
