@@ -22,12 +22,12 @@ void JourneyTopic::Publish(const v1::JourneyUpdate& u) {
   m.headers.push_back({outbox::kHeaderEventType, u.entry().kind()});
   m.headers.push_back({outbox::kHeaderEventId, u.entry().event_id()});
   uint64_t seq = u.entry().sequence();
-  // The update goes with the callback only when the broker refuses it as
-  // too large (INVALID_ARGUMENT); the copy is the price of parking it then.
+  // Refused by the broker as too large (INVALID_ARGUMENT): parked from the
+  // copy the feed keeps, so no update is copied into its callback.
   absl::Status s =
-      publisher_->Publish(std::move(m), [this, seq, u](const absl::Status& st, int32_t, int64_t) {
+      publisher_->Publish(std::move(m), [this, seq](const absl::Status& st, int32_t, int64_t) {
         if (absl::IsInvalidArgument(st)) {
-          Park(u, "the journey topic refused the update: " + std::string(st.message()));
+          ParkStored(seq, "the journey topic refused the update: " + std::string(st.message()));
           return;
         }
         std::lock_guard lock(mu_);
@@ -43,6 +43,19 @@ void JourneyTopic::Publish(const v1::JourneyUpdate& u) {
     std::lock_guard lock(mu_);
     failed_ = true;
   }
+}
+
+void JourneyTopic::ParkStored(uint64_t seq, const std::string& reason) {
+  std::string value;
+  v1::JourneyUpdate u;
+  auto found = store_.Get(keys::Family::kFeed, keys::FeedKey(seq), &value, "reading the feed");
+  if (!found.ok() || !*found || !u.ParseFromString(value)) {
+    // Not parked, so the cursor stays: the next Save publishes it again.
+    std::lock_guard lock(mu_);
+    failed_ = true;
+    return;
+  }
+  Park(u, reason);
 }
 
 void JourneyTopic::Park(const v1::JourneyUpdate& u, const std::string& reason) {

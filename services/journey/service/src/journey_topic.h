@@ -49,6 +49,8 @@ class JourneyTopic {
 
  private:
   void Park(const v1::JourneyUpdate& update, const std::string& reason);
+  // Park() for the update stored in the feed under `sequence`.
+  void ParkStored(uint64_t sequence, const std::string& reason);
 
   JourneyStore& store_;
   bus::Publisher* publisher_;

@@ -221,10 +221,10 @@ TEST_F(OversizedTest, TwelveHundredCommitmentsMakeABoundedCardAndSubscribersAreU
           << c.commitment_id();
     }
   }
-  // 50 of the 12 products... one per order: all shown.
+  // One product per order: 12, under the 50 shown.
   EXPECT_EQ(card->products_size(), 12);
   EXPECT_FALSE(card->omitted().products());
-  // The guidance still sees what the card leaves out.
+  // Every event counts on the card, shown or not.
   EXPECT_EQ(card->timeline_length(), 15u);
 
   // The export holds the whole card: every open commitment, 20 closed.
