@@ -86,6 +86,17 @@ int64_t DisputedSoFar(const AccountState& s, const std::string& charge_id,
   return sum;
 }
 
+// A reaction happened when its cause did, not when billing noticed: charges
+// are scheduled when ordered and move when delivered. The journey folds a
+// card in occurred_at order, so a charge scheduled late (billing's consumer
+// behind) and activated at the visit would otherwise fold out of order.
+void StampAsCause(const v1::EventEnvelope& cause, const domain::CommandContext& ctx,
+                  v1::EventEnvelope& e) {
+  if (cause.has_occurred_at() && FromProto(cause.occurred_at()) != ctx.now) {
+    *e.mutable_occurred_at() = cause.occurred_at();
+  }
+}
+
 }  // namespace
 
 // ---- CreditPolicy ----
@@ -528,6 +539,7 @@ absl::StatusOr<domain::Events> ReactToOrderPlaced(const AccountState& s,
   for (const auto& item : order.items()) {
     v1::EventEnvelope e;
     e.set_customer_id(in.customer_id());
+    StampAsCause(in, ctx, e);
     auto* p = e.mutable_charge_scheduled();
     p->set_charge_id(ctx.new_id(kChargePrefix));
     p->set_order_id(order.order_id());
@@ -571,9 +583,6 @@ absl::StatusOr<domain::Events> ReactToInstallationCompleted(const AccountState& 
             " yet; its OrderPlaced has not reached billing — retry later"));
   }
   domain::Events out;
-  // Delivered when it was, not when billing noticed: the first month counts
-  // from the visit.
-  const bool stamp = in.has_occurred_at() && FromProto(in.occurred_at()) != ctx.now;
   for (const auto& d : done.delivered()) {
     const ChargeState* c = find(d.item_id());
     // Only held charges move: an active one is already billed, a cancelled
@@ -581,7 +590,7 @@ absl::StatusOr<domain::Events> ReactToInstallationCompleted(const AccountState& 
     if (c == nullptr || c->charge.status() != v1::CHARGE_STATUS_HELD) continue;
     v1::EventEnvelope e;
     e.set_customer_id(in.customer_id());
-    if (stamp) *e.mutable_occurred_at() = in.occurred_at();
+    StampAsCause(in, ctx, e);  // the first month counts from the visit
     auto* p = e.mutable_charge_activated();
     p->set_charge_id(c->charge.charge_id());
     p->set_item_id(d.item_id());
@@ -596,7 +605,7 @@ absl::StatusOr<domain::Events> ReactToInstallationCompleted(const AccountState& 
     }
     v1::EventEnvelope e;
     e.set_customer_id(in.customer_id());
-    if (stamp) *e.mutable_occurred_at() = in.occurred_at();
+    StampAsCause(in, ctx, e);
     auto* p = e.mutable_charge_held();
     p->set_charge_id(c->charge.charge_id());
     p->set_item_id(nd.item_id());

@@ -218,6 +218,23 @@ TEST_F(BillingDomainTest, OrderPlacedHoldsWhatNeedsInstallation) {
   EXPECT_EQ(view.version(), 3u);
 }
 
+// Billing's consumer may be behind: a charge is scheduled when it was
+// ordered, so its activation at the visit never sorts before it.
+TEST_F(BillingDomainTest, ChargesAreScheduledWhenOrderedNotWhenBillingNoticed) {
+  auto order = OrderPlaced();
+  *order.mutable_occurred_at() = ToProto(kNow - hours(5));
+  auto events = ReactToOrderPlaced(account_, order, ctx_);
+  ASSERT_OK(events);
+  ASSERT_FALSE(events->empty());
+  for (const auto& e : *events) EXPECT_EQ(FromProto(e.occurred_at()), kNow - hours(5));
+  Given(*events);
+  auto done = InstallationCompleted({kLine}, {kBroadband});
+  *done.mutable_occurred_at() = ToProto(kNow - hours(3));
+  auto moved = ReactToInstallationCompleted(account_, done, ctx_);
+  ASSERT_OK(moved);
+  for (const auto& e : *moved) EXPECT_GT(e.occurred_at().seconds(), order.occurred_at().seconds());
+}
+
 TEST_F(BillingDomainTest, SameOrderPlacedTwiceSchedulesOnce) {
   GivenOrder();
   auto again = ReactToOrderPlaced(account_, OrderPlaced(), ctx_);
