@@ -622,6 +622,13 @@ std::vector<Case> HostileCases(const Seed& s) {
            }),
       INVALID, "request_id");
 
+  add(kOpen, "opened in year 9999",
+      With(Ticket(s), [](auto& r) { *r.mutable_occurred_at() = Ts(kYear9999); }), INVALID,
+      "occurred_at");
+  add(kOpen, "opened an hour from now",
+      With(Ticket(s), [](auto& r) { *r.mutable_occurred_at() = Ts(NowSeconds() + 3600); }), INVALID,
+      "occurred_at: is in the future");
+
   const std::string kMissed = "SupportService/RecordMissedCall";
   add(kMissed, "caller_number that is none",
       With(MissedCall(), [](auto& r) { r.set_caller_number("anonymous"); }), INVALID,

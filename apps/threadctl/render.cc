@@ -132,9 +132,9 @@ std::string Renderer::Card(const v1::CustomerContext& c) const {
     o << Paint("Commitments", "1") << "\n";
     for (const auto& m : c.commitments()) {
       std::string state = Short(v1::CommitmentState_Name(m.state()), "COMMITMENT_STATE_");
-      const char* col = m.state() == v1::COMMITMENT_STATE_KEPT ? "32"
+      const char* col = m.state() == v1::COMMITMENT_STATE_KEPT   ? "32"
                         : m.state() == v1::COMMITMENT_STATE_OPEN ? "37"
-                                                                  : "31";
+                                                                 : "31";
       o << "  " << Paint(Pad(state, 8), col) << " " << m.text() << "  (owner "
         << Short(v1::Department_Name(m.owner()), "DEPARTMENT_") << ", due "
         << FormatTime(m.due_by().seconds()) << ")";
@@ -151,8 +151,8 @@ std::string Renderer::Card(const v1::CustomerContext& c) const {
     o << Paint("Open tickets", "1") << "\n";
     for (const auto& t : c.open_tickets()) {
       o << "  " << t.category() << " [" << t.tier() << "] " << t.subject() << "  SLA "
-        << FormatTime(t.sla_due_at().seconds()) << (t.sla_breached() ? Paint(" BREACHED", "31") : "")
-        << "\n";
+        << FormatTime(t.sla_due_at().seconds())
+        << (t.sla_breached() ? Paint(" BREACHED", "31") : "") << "\n";
     }
   }
   if (!c.open_callbacks().empty()) {
@@ -167,10 +167,13 @@ std::string Renderer::Card(const v1::CustomerContext& c) const {
     o << Paint("Billing", "1") << "\n";
     if (b.has_balance()) o << "  balance " << MoneyText(b.balance()) << "\n";
     for (const auto& h : b.held_charges()) {
-      o << "  held: " << h.description() << " " << MoneyText(h.monthly()) << "/month — "
-        << h.reason() << "\n";
+      o << "  held: " << h.description();
+      if (h.has_one_off()) o << " " << MoneyText(h.one_off()) << " once";
+      if (h.has_monthly()) o << " " << MoneyText(h.monthly()) << "/month";
+      o << " — " << h.reason() << "\n";
     }
-    if (!b.open_dispute_ids().empty()) o << "  open disputes: " << b.open_dispute_ids_size() << "\n";
+    if (!b.open_dispute_ids().empty())
+      o << "  open disputes: " << b.open_dispute_ids_size() << "\n";
     if (!b.pending_credit_ids().empty()) {
       o << "  credits awaiting approval: " << b.pending_credit_ids_size() << "\n";
     }

@@ -7,6 +7,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "threadline/common/status.h"
+#include "threadline/domain/cat.h"
+#include "threadline/domain/roles.h"
+#include "threadline/domain/validate.h"
+
 namespace threadline::domain {
 
 google::protobuf::Timestamp ToProto(TimePoint t) {
@@ -60,6 +65,25 @@ v1::Department DepartmentOf(const v1::EventEnvelope& e) {
   if (n >= 170 && n < 200) return v1::DEPARTMENT_BILLING;
   if (n >= 200 && n < 220) return v1::DEPARTMENT_PRIVACY;
   return v1::DEPARTMENT_UNSPECIFIED;
+}
+
+absl::StatusOr<TimePoint> StatedTime(std::string_view field,
+                                     const google::protobuf::Timestamp* stated,
+                                     const CommandContext& ctx, std::chrono::seconds grace) {
+  if (stated == nullptr) return ctx.now;
+  RETURN_IF_ERROR(ValidateTimestamp(field, *stated));
+  const TimePoint at = FromProto(*stated);
+  if (at > ctx.now + kMaxClockSkew) {
+    return absl::InvalidArgumentError(
+        Cat(field, ": is in the future; send when it happened (UTC), or leave it unset for now"));
+  }
+  if (at < ctx.now - grace && ctx.actor.role() != kRoleAdmin) {
+    const auto hours = std::chrono::duration_cast<std::chrono::hours>(ctx.now - at).count();
+    return absl::PermissionDeniedError(
+        Cat(field, ": is ", hours, " hours ago; recording the past (importing history) needs ",
+            "the admin role, you act as '", ctx.actor.role(), "'"));
+  }
+  return at;
 }
 
 }  // namespace threadline::domain

@@ -89,7 +89,8 @@ export function renderCard(node, c) {
   const held = (billing.heldCharges || []).map((h) => el('li', {class: 'held'},
       el('span', {class: 'badge warn', text: 'Held'}), ' ',
       el('strong', {text: h.description || h.chargeId}),
-      ` ${money(h.monthly)}/month`, h.reason ? ` — ${h.reason}` : ''));
+      h.oneOff ? ` ${money(h.oneOff)} once` : '', h.monthly ? ` ${money(h.monthly)}/month` : '',
+      h.reason ? ` — ${h.reason}` : ''));
   const disputes = (billing.openDisputeIds || []).map((d) => el('li', {text: `Open dispute ${d}`}));
   const callbacks = (c.openCallbacks || []).map((cb) => el('li', {class: cb.overdue ? 'alert' : ''},
       cb.overdue ? el('span', {class: 'badge bad', text: 'Overdue'}) : '',

@@ -342,6 +342,9 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
     }
     case v1::EventEnvelope::kOrderPlaced:
       for (const auto& item : e.order_placed().items()) {
+        // A product is what the customer keeps paying for; a one-off line
+        // (the installation itself, a fee) is billing's, not a product.
+        if (item.monthly_price().amount_minor() == 0) continue;
         auto* prod = card.add_products();
         prod->set_sku(item.sku());
         prod->set_description(item.description());
@@ -497,7 +500,8 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
         auto* h = card.mutable_billing()->add_held_charges();
         h->set_charge_id(p.charge_id());
         h->set_description(p.description());
-        *h->mutable_monthly() = p.monthly();
+        if (p.one_off().amount_minor() != 0) *h->mutable_one_off() = p.one_off();
+        if (p.monthly().amount_minor() != 0) *h->mutable_monthly() = p.monthly();
         h->set_reason(p.hold_reason());
       }
       break;

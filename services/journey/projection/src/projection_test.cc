@@ -100,6 +100,38 @@ TEST_F(CardTest, CommitmentStatesFollowTheOwnerDepartment) {
   EXPECT_TRUE(HasFlag("COMMITMENT_BROKEN"));
 }
 
+// A held charge shows what it costs, once and monthly; a one-off line of an
+// order (the installation itself) is not a product the customer has.
+TEST_F(CardTest, HeldOneOffChargeShowsItsPriceAndOneOffLinesAreNoProducts) {
+  auto order = At(0, v1::CHANNEL_SHOP);
+  auto* o = order.mutable_order_placed();
+  o->set_order_id("ord_1");
+  auto* line = o->add_items();
+  line->set_sku("FIBRE-LINE");
+  line->mutable_monthly_price()->set_amount_minor(1500);
+  line->mutable_monthly_price()->set_currency("EUR");
+  auto* install = o->add_items();
+  install->set_sku("INSTALL");
+  install->mutable_one_off_price()->set_amount_minor(9900);
+  install->mutable_one_off_price()->set_currency("EUR");
+  Apply(order);
+  ASSERT_EQ(card_.products_size(), 1);
+  EXPECT_EQ(card_.products(0).sku(), "FIBRE-LINE");
+
+  auto charge = At(1, v1::CHANNEL_SYSTEM);
+  auto* ch = charge.mutable_charge_scheduled();
+  ch->set_charge_id("chg_1");
+  ch->set_status(v1::CHARGE_STATUS_HELD);
+  ch->set_hold_reason("awaiting installation");
+  *ch->mutable_one_off() = install->one_off_price();
+  Apply(charge);
+  ASSERT_EQ(card_.billing().held_charges_size(), 1);
+  const auto& held = card_.billing().held_charges(0);
+  EXPECT_EQ(held.one_off().amount_minor(), 9900);
+  EXPECT_EQ(held.one_off().currency(), "EUR");
+  EXPECT_FALSE(held.has_monthly());
+}
+
 TEST_F(CardTest, ComplaintAndHeldChargeRaiseGuidance) {
   auto t = At(0);
   auto* p = t.mutable_ticket_opened();

@@ -14,9 +14,9 @@ using domain::FromProto;
 using domain::ToProto;
 using domain::ValidateText;
 
-// The phone system's clock and ours may disagree a little; a call "from the
-// future" beyond this is a wrong timestamp, not skew.
-constexpr auto kMaxClockSkew = std::chrono::minutes(5);
+// A phone system may report a missed call late (a queue, an outage); older
+// than this it is history being imported.
+constexpr auto kLateCallReport = std::chrono::hours(24);
 
 std::string TierName(v1::SupportTier tier) {
   std::string name = v1::SupportTier_Name(tier);
@@ -165,10 +165,17 @@ absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::OpenTicket
   RETURN_IF_ERROR(domain::ValidateEnumValue("priority", cmd.priority()));
   RETURN_IF_ERROR(ValidateText("subject", cmd.subject(), domain::kMaxNameLength));
   RETURN_IF_ERROR(ValidateText("description", cmd.description(), domain::kMaxTextLength, false));
+  // A ticket imported from another system was opened then: its age and
+  // service level count from that time.
+  ASSIGN_OR_RETURN(
+      TimePoint opened_at,
+      domain::StatedTime("occurred_at", cmd.has_occurred_at() ? &cmd.occurred_at() : nullptr, ctx,
+                         domain::kMaxClockSkew));
   if (s.exists) {
     return absl::AlreadyExistsError(Cat("ticket ", ticket_id, " already exists"));
   }
   v1::EventEnvelope e;
+  if (opened_at != ctx.now) *e.mutable_occurred_at() = ToProto(opened_at);
   auto* p = e.mutable_ticket_opened();
   p->set_ticket_id(ticket_id);
   p->set_category(cmd.category());
@@ -177,7 +184,7 @@ absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::OpenTicket
   p->set_priority(cmd.priority());
   p->set_tier(v1::SUPPORT_TIER_L1);
   *p->mutable_sla_due_at() =
-      ToProto(ctx.now + policy.ResolveTarget(cmd.category(), cmd.priority()));
+      ToProto(opened_at + policy.ResolveTarget(cmd.category(), cmd.priority()));
   return domain::Events{std::move(e)};
 }
 
@@ -359,15 +366,9 @@ absl::StatusOr<domain::Events> Decide(const CallbackState& s,
   ASSIGN_OR_RETURN(std::string caller,
                    domain::NormalizePhone("caller_number", cmd.caller_number()));
   // The phone system may leave the time out; then the call is "now".
-  TimePoint called_at = ctx.now;
-  if (cmd.has_called_at()) {
-    RETURN_IF_ERROR(domain::ValidateTimestamp("called_at", cmd.called_at()));
-    called_at = FromProto(cmd.called_at());
-    if (called_at > ctx.now + kMaxClockSkew) {
-      return absl::InvalidArgumentError(
-          "called_at: is in the future; send the time the call came in (UTC)");
-    }
-  }
+  ASSIGN_OR_RETURN(TimePoint called_at,
+                   domain::StatedTime("called_at", cmd.has_called_at() ? &cmd.called_at() : nullptr,
+                                      ctx, kLateCallReport));
   RETURN_IF_ERROR(ValidateText("line", cmd.line(), domain::kMaxNameLength, false));
   if (s.exists) {
     return absl::AlreadyExistsError(Cat("callback ", callback_id, " already exists"));

@@ -423,6 +423,49 @@ TEST_F(SupportDomainTest, MissedCallFromKnownNumberJoinsTheCustomer) {
   EXPECT_EQ((*events)[0].customer_id(), kCustomer);
 }
 
+// History imported from an old CRM keeps its real age and its real service
+// level; only admin may record the past, and nobody the future.
+TEST_F(SupportDomainTest, AdminImportsAWeekOldTicketWithItsRealAge) {
+  auto old = Open(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_URGENT);
+  *old.mutable_occurred_at() = domain::ToProto(kNow - hours(24 * 7));
+  ctx_.actor.set_role("support");
+  EXPECT_THAT(When(old), IsError(absl::StatusCode::kPermissionDenied,
+                                 "occurred_at: is 168 hours ago; recording the past"));
+  ctx_.actor.set_role("admin");
+  auto events = When(old);
+  ASSERT_OK(events);
+  EXPECT_EQ(FromProto((*events)[0].occurred_at()), kNow - hours(24 * 7));
+  EXPECT_EQ(FromProto((*events)[0].ticket_opened().sla_due_at()),
+            kNow - hours(24 * 7) +
+                policy_.ResolveTarget(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_URGENT));
+  auto future = Open();
+  *future.mutable_occurred_at() = domain::ToProto(kNow + hours(1));
+  EXPECT_THAT(When(future), IsError(kInvalid, "occurred_at: is in the future"));
+  // A clock a minute ahead of the service's is now, for anyone.
+  ctx_.actor.set_role("support");
+  auto skewed = Open();
+  *skewed.mutable_occurred_at() = domain::ToProto(kNow + minutes(1));
+  EXPECT_OK(When(skewed));
+  auto bad = Open();
+  bad.mutable_occurred_at()->set_nanos(-1);
+  EXPECT_THAT(When(bad), IsError(kInvalid, "occurred_at: "));
+}
+
+TEST_F(SupportDomainTest, AMissedCallReportedLateIsAcceptedAnOldOneIsHistory) {
+  ctx_.actor.set_role("support");
+  auto late = MissedCall("+31612345678");
+  late.mutable_called_at()->set_seconds(kNowSeconds - 3 * 3600);
+  EXPECT_OK(WhenMissedCall(late));
+  auto old = MissedCall("+31612345678");
+  old.mutable_called_at()->set_seconds(kNowSeconds - 3 * 24 * 3600);
+  EXPECT_THAT(WhenMissedCall(old),
+              IsError(absl::StatusCode::kPermissionDenied, "needs the admin role"));
+  ctx_.actor.set_role("admin");
+  auto events = WhenMissedCall(old);
+  ASSERT_OK(events);
+  EXPECT_EQ((*events)[0].occurred_at().seconds(), kNowSeconds - 3 * 24 * 3600);
+}
+
 TEST_F(SupportDomainTest, MissedCallWithoutTimeIsNow) {
   auto cmd = MissedCall("+31612345678");
   cmd.clear_called_at();

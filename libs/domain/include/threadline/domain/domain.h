@@ -50,4 +50,18 @@ std::string EventType(const v1::EventEnvelope& e);
 // The department that owns an event type.
 v1::Department DepartmentOf(const v1::EventEnvelope& e);
 
+// Clocks of two machines differ: a stated time up to this far ahead of the
+// service's clock is taken as now-ish, not as the future.
+inline constexpr std::chrono::minutes kMaxClockSkew{5};
+
+// When something happened, as a command states it (`stated` null or unset:
+// now). A time more than kMaxClockSkew ahead is INVALID_ARGUMENT. One older
+// than `grace` is history being imported from another system, which only
+// admin may record (PERMISSION_DENIED otherwise): a week-old complaint
+// migrated from an old CRM keeps its real age, but an agent cannot backdate
+// a ticket to make its service level look kept or broken.
+absl::StatusOr<TimePoint> StatedTime(std::string_view field,
+                                     const google::protobuf::Timestamp* stated,
+                                     const CommandContext& ctx, std::chrono::seconds grace);
+
 }  // namespace threadline::domain
