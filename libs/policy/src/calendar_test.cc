@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 
+#include "threadline/policy/policy.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::policy {
@@ -153,6 +154,36 @@ TEST(CalendarTest, ALunchBreakIsSkipped) {
   EXPECT_EQ(Utc(office.Add(Berlin(2026_y / June / 12, H(15)), hours(2))),
             Utc(Berlin(2026_y / June / 15, H(9))));
   EXPECT_EQ(office.OpenPerWeek(), hours(9 * 4 + 7));
+}
+
+TEST(CalendarTest, APauseOverAClosedNightMovesNothing) {
+  const Calendar office = Office();
+  Target target{hours(4), &office, "office"};
+  // Monday 16:00 + 4 h: Tuesday 10:00.
+  const TimePoint due = target.Due(Berlin(2026_y / June / 8, H(16)));
+  EXPECT_EQ(Utc(due), Utc(Berlin(2026_y / June / 9, H(10))));
+  // Paused from 19:00 to 22:00, when the office is closed.
+  const Duration left = target.Remaining(Berlin(2026_y / June / 8, H(19)), due);
+  EXPECT_EQ(left, hours(2));
+  EXPECT_EQ(Utc(target.Resume(Berlin(2026_y / June / 8, H(22)), left)), Utc(due));
+  // Paused from 08:30 to 09:30 on Tuesday, in open time: an hour later.
+  const Duration left2 = target.Remaining(Berlin(2026_y / June / 9, H(8, 30)), due);
+  EXPECT_EQ(left2, minutes(90));
+  EXPECT_EQ(Utc(target.Resume(Berlin(2026_y / June / 9, H(9, 30)), left2)),
+            Utc(Berlin(2026_y / June / 9, H(11))));
+  // Overdue when paused: resumes overdue at once.
+  EXPECT_EQ(target.Remaining(due + hours(1), due), Duration::zero());
+}
+
+TEST(CalendarTest, AWallClockPauseShiftsByItsLength) {
+  Target target;
+  target.within = hours(4);
+  const TimePoint opened = UtcAt(2026_y / June / 8, H(16));
+  const TimePoint due = target.Due(opened);
+  EXPECT_EQ(Utc(due), "2026-06-08 20:00:00 UTC");
+  const Duration left = target.Remaining(UtcAt(2026_y / June / 8, H(19)), due);
+  EXPECT_EQ(left, hours(1));
+  EXPECT_EQ(Utc(target.Resume(UtcAt(2026_y / June / 8, H(22)), left)), "2026-06-08 23:00:00 UTC");
 }
 
 TEST(CalendarTest, MakeRefusesWhatCannotBeACalendar) {
