@@ -9,6 +9,7 @@
 #include <fstream>
 #include <memory>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -286,6 +287,33 @@ TEST(PolicyTest, DefaultsAreTheShippedText) {
   ASSERT_OK(again);
   EXPECT_EQ(again->digest(), p.digest());
   EXPECT_EQ(again->Summary(), p.Summary());
+}
+
+TEST(PolicyTest, TheDocsShowTheShippedPolicyAndAValidExample) {
+  std::ifstream in(std::string(THREADLINE_SOURCE_DIR) + "/docs/operations.md");
+  ASSERT_TRUE(in) << "docs/operations.md";
+  std::stringstream docs;
+  docs << in.rdbuf();
+  const std::string block = "```yaml\n" + std::string(internal::kShippedPolicy) + "```\n";
+  EXPECT_NE(docs.str().find(block), std::string::npos)
+      << "docs/operations.md must show the shipped policy (libs/policy/src/defaults.cc) verbatim";
+
+  // The documented example is a valid file that means what its comments say.
+  const std::string heading = "### Example\n\n```yaml\n";
+  const size_t start = docs.str().find(heading);
+  ASSERT_NE(start, std::string::npos) << "docs/operations.md: no example";
+  const size_t from = start + heading.size();
+  const std::string example = docs.str().substr(from, docs.str().find("```\n", from) - from);
+  auto parsed = Policy::Parse(example, "docs/operations.md example");
+  ASSERT_OK(parsed);
+  const auto& fault = parsed->TicketTarget(v1::TICKET_CATEGORY_FAULT, v1::TICKET_PRIORITY_URGENT);
+  EXPECT_EQ(fault.first_response->within, minutes(30));
+  EXPECT_EQ(fault.resolution->within, hours(4));
+  EXPECT_EQ(parsed->EscalatedTarget(v1::SUPPORT_TIER_L2).calendar,
+            parsed->FindCalendar("berlin-office"));
+  EXPECT_EQ(parsed->reopen(), ReopenRule::kRemaining);
+  EXPECT_TRUE(parsed->roles().at("dashboard").may.empty());
+  EXPECT_EQ(parsed->roles().at("support").credit_limit_per_30_days->amount_minor(), 10000);
 }
 
 TEST(PolicyTest, AnEmptyFileIsTheDefaults) {
