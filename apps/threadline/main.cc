@@ -3,6 +3,8 @@
 //   threadline journey rebuild --out=DIR [--kafka-brokers=H:P] [--data-dir=DIR]
 //   threadline store verify --path=DIR
 //   threadline store recover --store=sales --path=DIR [--kafka-brokers=H:P]
+//   threadline policy check FILE
+//   threadline policy defaults
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -13,6 +15,7 @@
 #include "suite.h"
 #include "threadline/common/log.h"
 #include "threadline/eventstore/event_store.h"
+#include "threadline/policy/policy.h"
 #include "threadline/server/signals.h"
 
 namespace {
@@ -198,6 +201,19 @@ int VerifyStore(const std::string& path) {
   return 0;
 }
 
+// `threadline policy check`: 0 and a summary when the file is a valid
+// policy, 1 and the reason (file, line, key) on stderr when it is not.
+int CheckPolicy(const std::string& file) {
+  auto policy = threadline::policy::Policy::Load(file);
+  if (!policy.ok()) {
+    std::cerr << "threadline: " << policy.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "policy " << file << ": ok, digest " << policy->digest() << "\n"
+            << policy->Summary();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -322,6 +338,16 @@ int main(int argc, char** argv) {
       ->required();
   AddCommonFlags(recover, options, kafka_config);
 
+  auto* policy = app.add_subcommand(
+      "policy", "the operator's policy file: service levels, business hours, roles");
+  policy->require_subcommand(1);
+  auto* policy_check = policy->add_subcommand(
+      "check", "validate a policy file; prints its digest and a summary, or what is wrong");
+  std::string policy_file;
+  policy_check->add_option("FILE", policy_file, "the policy file (YAML)")->required();
+  auto* policy_defaults = policy->add_subcommand(
+      "defaults", "print the shipped policy: every key with its default, to start a file from");
+
   CLI11_PARSE(app, argc, argv);
   threadline::LogOptions lo;
   lo.format = log_format;
@@ -334,6 +360,11 @@ int main(int argc, char** argv) {
   threadline::ConfigureLogging(lo);
   if (!ParseKafkaConfig(kafka_config, options)) return 2;
 
+  if (policy_check->parsed()) return CheckPolicy(policy_file);
+  if (policy_defaults->parsed()) {
+    std::cout << threadline::policy::Policy::Defaults().source();
+    return 0;
+  }
   if (verify->parsed()) return VerifyStore(verify_path);
   if (recover->parsed()) {
     auto s = threadline::app::RecoverEventStore(options, recover_store, recover_path, isatty(2));
