@@ -219,6 +219,17 @@ v1::ReopenTicketRequest Reopen(const Seed& s) {
   r.set_reason("broken again");
   return r;
 }
+v1::SetTicketWaitingRequest Wait(const Seed& s) {
+  auto r = Cmd<v1::SetTicketWaitingRequest>();
+  r.set_ticket_id(s.ticket_a);
+  r.set_reason("asked for the router's serial number");
+  return r;
+}
+v1::ResumeTicketRequest Resume(const Seed& s) {
+  auto r = Cmd<v1::ResumeTicketRequest>();
+  r.set_ticket_id(s.ticket_a);
+  return r;
+}
 v1::ScheduleCallbackRequest Callback(const Seed& s) {
   auto r = Cmd<v1::ScheduleCallbackRequest>();
   r.set_customer_id(s.cus_a);
@@ -693,6 +704,21 @@ std::vector<Case> HostileCases(const Seed& s) {
       With(CompleteCb(s), [](auto& r) { r.set_callback_id(FakeId("cb")); }), NOT_FOUND, "callback");
   add(kCompleteCb, "callback_id not an id",
       With(CompleteCb(s), [](auto& r) { r.set_callback_id("cb_"); }), INVALID, "callback_id");
+
+  const std::string kWait = "SupportService/SetTicketWaiting";
+  add(kWait, "unknown ticket", With(Wait(s), [](auto& r) { r.set_ticket_id(FakeId("tkt")); }),
+      NOT_FOUND, "ticket");
+  add(kWait, "ticket_id not an id", With(Wait(s), [](auto& r) { r.set_ticket_id(k10kId); }),
+      INVALID, "ticket_id");
+  add(kWait, "empty reason", With(Wait(s), [](auto& r) { r.set_reason(""); }), INVALID, "reason");
+  add(kWait, "reason with control characters",
+      With(Wait(s), [](auto& r) { r.set_reason(kControl); }), INVALID, "reason");
+  const std::string kResume = "SupportService/ResumeTicket";
+  add(kResume, "resume a ticket that is not waiting",
+      std::make_shared<v1::ResumeTicketRequest>(Resume(s)), PRECONDITION,
+      "not waiting on the customer");
+  add(kResume, "unknown ticket", With(Resume(s), [](auto& r) { r.set_ticket_id(FakeId("tkt")); }),
+      NOT_FOUND, "ticket");
 
   const std::string kGetTicket = "SupportService/GetTicket";
   add(kGetTicket, "empty ticket_id", std::make_shared<v1::GetTicketRequest>(), INVALID,

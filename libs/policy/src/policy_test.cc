@@ -16,7 +16,6 @@
 #include "defaults.h"
 #include "threadline/billing/domain.h"
 #include "threadline/domain/roles.h"
-#include "threadline/support/domain.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::policy {
@@ -179,18 +178,29 @@ TEST(PolicyTest, TheDigestIsTheSha256OfTheText) {
 
 // ---- Defaults ----
 
-TEST(PolicyTest, DefaultsAreTheTargetsTheSupportServiceUsesToday) {
+// The targets support used before they came from a policy, hours per
+// category (urgent / high / normal / low): a deployment without a policy
+// file keeps them.
+TEST(PolicyTest, DefaultsAreTheTargetsSupportHasAlwaysUsed) {
   const Policy& p = Policy::Defaults();
-  const support::SlaPolicy today = support::SlaPolicy::Defaults();
+  const std::map<v1::TicketCategory, std::array<int, 4>> hours_by_priority = {
+      {v1::TICKET_CATEGORY_COMPLAINT, {4, 8, 24, 48}},
+      {v1::TICKET_CATEGORY_FAULT, {4, 8, 24, 72}},
+      {v1::TICKET_CATEGORY_QUESTION, {8, 24, 48, 72}},
+      {v1::TICKET_CATEGORY_BILLING, {8, 24, 48, 72}},
+      {v1::TICKET_CATEGORY_CANCELLATION, {4, 8, 24, 24}},
+  };
+  const v1::TicketPriority order[] = {v1::TICKET_PRIORITY_URGENT, v1::TICKET_PRIORITY_HIGH,
+                                      v1::TICKET_PRIORITY_NORMAL, v1::TICKET_PRIORITY_LOW};
   for (auto category : kCategories) {
-    for (auto priority : kPriorities) {
-      const TicketTargets& t = p.TicketTarget(category, priority);
+    for (size_t i = 0; i < 4; ++i) {
+      const TicketTargets& t = p.TicketTarget(category, order[i]);
       EXPECT_EQ(t.category, category);
-      EXPECT_EQ(t.priority, priority);
-      EXPECT_FALSE(t.first_response) << category << "/" << priority;
+      EXPECT_EQ(t.priority, order[i]);
+      EXPECT_FALSE(t.first_response) << category << "/" << order[i];
       ASSERT_TRUE(t.resolution);
-      EXPECT_EQ(t.resolution->within, today.ResolveTarget(category, priority))
-          << category << "/" << priority;
+      EXPECT_EQ(t.resolution->within, hours(hours_by_priority.at(category)[i]))
+          << category << "/" << order[i];
       EXPECT_EQ(t.resolution->calendar, nullptr);
     }
   }
@@ -210,19 +220,16 @@ TEST(PolicyTest, DefaultsAreTheTargetsTheSupportServiceUsesToday) {
       p.TicketTarget(v1::TICKET_CATEGORY_CANCELLATION, v1::TICKET_PRIORITY_LOW).resolution->within,
       hours(24));
 
-  EXPECT_EQ(p.FallbackResolution().within, today.resolve_fallback);
   EXPECT_EQ(p.FallbackResolution().within, hours(72));
   const TicketTargets& unknown =
       p.TicketTarget(v1::TICKET_CATEGORY_UNSPECIFIED, v1::TICKET_PRIORITY_HIGH);
   EXPECT_FALSE(unknown.first_response);
   EXPECT_EQ(unknown.resolution->within, hours(72));
   for (auto tier : {v1::SUPPORT_TIER_L1, v1::SUPPORT_TIER_L2, v1::SUPPORT_TIER_SUPERVISOR}) {
-    EXPECT_EQ(p.EscalatedTarget(tier).within, today.EscalatedTarget(tier)) << tier;
     EXPECT_EQ(p.EscalatedTarget(tier).calendar, nullptr);
   }
   EXPECT_EQ(p.EscalatedTarget(v1::SUPPORT_TIER_L2).within, hours(8));
   EXPECT_EQ(p.EscalatedTarget(v1::SUPPORT_TIER_SUPERVISOR).within, hours(4));
-  EXPECT_EQ(p.MissedCallCallback().within, today.missed_call_callback);
   EXPECT_EQ(p.MissedCallCallback().within, hours(2));
   EXPECT_EQ(p.MissedCallCallback().calendar, nullptr);
   EXPECT_DOUBLE_EQ(p.AtRiskAt(), 0.8);

@@ -88,6 +88,20 @@ void AgeOutClosedCommitments(v1::CustomerContext& card) {
   });
 }
 
+// The clocks an event decided: due times shown, a new clock not at risk
+// (yet); a clock the event leaves unset keeps going.
+void ApplyClocks(const v1::SlaClocks& c, v1::OpenTicketView& t) {
+  if (c.has_first_response_due_at()) {
+    *t.mutable_first_response_due_at() = c.first_response_due_at();
+    t.set_at_risk(false);
+  }
+  if (c.has_resolution_due_at()) {
+    *t.mutable_resolution_due_at() = c.resolution_due_at();
+    *t.mutable_sla_due_at() = c.resolution_due_at();
+    t.set_at_risk(false);
+  }
+}
+
 }  // namespace
 
 std::string DecodeEvent(std::string_view value, v1::EventEnvelope& e) {
@@ -244,7 +258,25 @@ v1::TimelineEntry ToEntry(const v1::EventEnvelope& e) {
       if (!e.sla_breached().callback_id().empty()) {
         refs["callback_id"] = e.sla_breached().callback_id();
       }
-      s = "Service level breached";
+      s = e.sla_breached().target() == "first_response" ? "First response target breached"
+                                                        : "Service level breached";
+      break;
+    case v1::EventEnvelope::kSlaAtRisk:
+      if (!e.sla_at_risk().ticket_id().empty()) refs["ticket_id"] = e.sla_at_risk().ticket_id();
+      if (!e.sla_at_risk().callback_id().empty()) {
+        refs["callback_id"] = e.sla_at_risk().callback_id();
+      }
+      s = e.sla_at_risk().target() == "first_response" ? "First response target at risk"
+                                                       : "Service level at risk";
+      break;
+    case v1::EventEnvelope::kTicketWaiting:
+      refs["ticket_id"] = e.ticket_waiting().ticket_id();
+      s = "Waiting on the customer: " + e.ticket_waiting().reason();
+      break;
+    case v1::EventEnvelope::kTicketResumed:
+      refs["ticket_id"] = e.ticket_resumed().ticket_id();
+      s = e.ticket_resumed().by_customer() ? "Customer answered; service level clock runs again"
+                                           : "Service level clock runs again";
       break;
     case v1::EventEnvelope::kChargeScheduled: {
       const auto& p = e.charge_scheduled();
@@ -342,9 +374,12 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
     }
     case v1::EventEnvelope::kOrderPlaced:
       for (const auto& item : e.order_placed().items()) {
-        // A product is what the customer keeps paying for; a one-off line
-        // (the installation itself, a fee) is billing's, not a product.
-        if (item.monthly_price().amount_minor() == 0) continue;
+        // A product is what the customer keeps (and pays for monthly); a
+        // line paid once and never again (the installation itself, a fee)
+        // is billing's, not a product.
+        if (item.monthly_price().amount_minor() == 0 && item.one_off_price().amount_minor() != 0) {
+          continue;
+        }
         auto* prod = card.add_products();
         prod->set_sku(item.sku());
         prod->set_description(item.description());
@@ -439,8 +474,38 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
       t->set_subject(p.subject());
       t->set_tier(TierName(p.tier()));
       *t->mutable_sla_due_at() = p.sla_due_at();
+      *t->mutable_resolution_due_at() = p.sla_due_at();
+      ApplyClocks(p.clocks(), *t);
       break;
     }
+    case v1::EventEnvelope::kInteractionAdded: {
+      const auto& p = e.interaction_added();
+      // The first answer to the customer stops the first-response clock.
+      if (p.from_customer() || p.internal()) break;
+      for (auto& t : *card.mutable_open_tickets()) {
+        if (t.ticket_id() != p.ticket_id() || !t.has_first_response_due_at()) continue;
+        t.clear_first_response_due_at();
+        t.set_at_risk(false);  // warnings come before the first answer
+      }
+      break;
+    }
+    case v1::EventEnvelope::kTicketWaiting:
+    case v1::EventEnvelope::kTicketResumed: {
+      const bool waiting = e.has_ticket_waiting();
+      const std::string& id =
+          waiting ? e.ticket_waiting().ticket_id() : e.ticket_resumed().ticket_id();
+      for (auto& t : *card.mutable_open_tickets()) {
+        if (t.ticket_id() != id) continue;
+        t.set_paused(waiting);
+        if (!waiting) ApplyClocks(e.ticket_resumed().clocks(), t);
+      }
+      break;
+    }
+    case v1::EventEnvelope::kSlaAtRisk:
+      for (auto& t : *card.mutable_open_tickets()) {
+        if (t.ticket_id() == e.sla_at_risk().ticket_id()) t.set_at_risk(true);
+      }
+      break;
     case v1::EventEnvelope::kTicketAssigned:
     case v1::EventEnvelope::kTicketEscalated: {
       bool escalated = e.has_ticket_escalated();
@@ -452,7 +517,10 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
             TierName(escalated ? e.ticket_escalated().to_tier() : e.ticket_assigned().tier()));
         if (escalated && e.ticket_escalated().has_sla_due_at()) {
           *t.mutable_sla_due_at() = e.ticket_escalated().sla_due_at();
+          *t.mutable_resolution_due_at() = e.ticket_escalated().sla_due_at();
           t.set_sla_breached(false);
+          t.set_paused(false);  // an escalated ticket is worked on
+          ApplyClocks(e.ticket_escalated().clocks(), t);
         }
       }
       break;
@@ -464,7 +532,9 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
       break;
     case v1::EventEnvelope::kSlaBreached:
       for (auto& t : *card.mutable_open_tickets()) {
-        if (t.ticket_id() == e.sla_breached().ticket_id()) t.set_sla_breached(true);
+        if (t.ticket_id() != e.sla_breached().ticket_id()) continue;
+        t.set_sla_breached(true);
+        t.set_at_risk(false);  // past at risk
       }
       for (auto& c : *card.mutable_open_callbacks()) {
         if (c.callback_id() == e.sla_breached().callback_id()) c.set_overdue(true);

@@ -132,6 +132,60 @@ TEST_F(CardTest, HeldOneOffChargeShowsItsPriceAndOneOffLinesAreNoProducts) {
   EXPECT_FALSE(held.has_monthly());
 }
 
+// The card shows both clocks of a ticket as support decided them: paused
+// while waiting on the customer, at risk when warned, breached when due.
+TEST_F(CardTest, TicketClocksShowDueTimesPausesAndWarnings) {
+  auto t = At(0);
+  auto* p = t.mutable_ticket_opened();
+  p->set_ticket_id("tkt_1");
+  p->set_category(v1::TICKET_CATEGORY_COMPLAINT);
+  *p->mutable_sla_due_at() = domain::ToProto(kNow + std::chrono::hours(8));
+  *p->mutable_clocks()->mutable_first_response_due_at() =
+      domain::ToProto(kNow + std::chrono::hours(2));
+  *p->mutable_clocks()->mutable_resolution_due_at() = p->sla_due_at();
+  Apply(t);
+  ASSERT_EQ(card_.open_tickets_size(), 1);
+  const auto& view = card_.open_tickets(0);
+  EXPECT_EQ(domain::FromProto(view.first_response_due_at()), kNow + std::chrono::hours(2));
+  EXPECT_EQ(domain::FromProto(view.resolution_due_at()), kNow + std::chrono::hours(8));
+
+  auto warned = At(1);
+  warned.mutable_sla_at_risk()->set_ticket_id("tkt_1");
+  warned.mutable_sla_at_risk()->set_target("first_response");
+  Apply(warned);
+  EXPECT_TRUE(view.at_risk());
+  auto internal = At(2);
+  internal.mutable_interaction_added()->set_ticket_id("tkt_1");
+  internal.mutable_interaction_added()->set_internal(true);
+  Apply(internal);
+  EXPECT_TRUE(view.has_first_response_due_at());  // a note for colleagues answers nobody
+  auto answer = At(3);
+  answer.mutable_interaction_added()->set_ticket_id("tkt_1");
+  Apply(answer);
+  EXPECT_FALSE(view.has_first_response_due_at());
+  EXPECT_FALSE(view.at_risk());
+
+  auto wait = At(4);
+  wait.mutable_ticket_waiting()->set_ticket_id("tkt_1");
+  Apply(wait);
+  EXPECT_TRUE(view.paused());
+  auto resumed = At(5);
+  resumed.mutable_ticket_resumed()->set_ticket_id("tkt_1");
+  *resumed.mutable_ticket_resumed()->mutable_clocks()->mutable_resolution_due_at() =
+      domain::ToProto(kNow + std::chrono::hours(30));
+  Apply(resumed);
+  EXPECT_FALSE(view.paused());
+  EXPECT_EQ(domain::FromProto(view.sla_due_at()), kNow + std::chrono::hours(30));
+  EXPECT_EQ(domain::FromProto(view.resolution_due_at()), kNow + std::chrono::hours(30));
+  auto breached = At(6);
+  breached.mutable_sla_breached()->set_ticket_id("tkt_1");
+  breached.mutable_sla_breached()->set_target("resolution");
+  Apply(breached);
+  EXPECT_TRUE(view.sla_breached());
+  EXPECT_EQ(ToEntry(wait).kind(), "TicketWaiting");
+  EXPECT_EQ(ToEntry(warned).summary(), "First response target at risk");
+}
+
 TEST_F(CardTest, ComplaintAndHeldChargeRaiseGuidance) {
   auto t = At(0);
   auto* p = t.mutable_ticket_opened();

@@ -1,6 +1,7 @@
 #include "threadline/support/domain.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "threadline/common/status.h"
 #include "threadline/domain/cat.h"
@@ -63,45 +64,112 @@ void Claim(std::map<std::string, std::string>& map, std::set<std::string>& ambig
   if (!inserted && it->second != customer_id) ambiguous.insert(key);
 }
 
-}  // namespace
+TimePoint TimeOf(const v1::EventEnvelope& e) { return FromProto(e.occurred_at()); }
 
-// ---- SlaPolicy ----
+void SetClock(const google::protobuf::Timestamp& due, const google::protobuf::Timestamp& at_risk,
+              TicketState::SlaClock& c) {
+  c.due = FromProto(due);
+  c.at_risk = at_risk.seconds() != 0 || at_risk.nanos() != 0
+                  ? std::optional<TimePoint>(FromProto(at_risk))
+                  : std::nullopt;
+}
 
-SlaPolicy SlaPolicy::Defaults() {
-  using std::chrono::hours;
-  SlaPolicy p;
-  struct Row {
-    v1::TicketCategory category;
-    int urgent, high, normal, low;
-  };
-  const Row rows[] = {
-      {v1::TICKET_CATEGORY_COMPLAINT, 4, 8, 24, 48},
-      {v1::TICKET_CATEGORY_FAULT, 4, 8, 24, 72},
-      {v1::TICKET_CATEGORY_QUESTION, 8, 24, 48, 72},
-      {v1::TICKET_CATEGORY_BILLING, 8, 24, 48, 72},
-      {v1::TICKET_CATEGORY_CANCELLATION, 4, 8, 24, 24},
-  };
-  for (const Row& r : rows) {
-    p.resolve[{r.category, v1::TICKET_PRIORITY_URGENT}] = hours(r.urgent);
-    p.resolve[{r.category, v1::TICKET_PRIORITY_HIGH}] = hours(r.high);
-    p.resolve[{r.category, v1::TICKET_PRIORITY_NORMAL}] = hours(r.normal);
-    p.resolve[{r.category, v1::TICKET_PRIORITY_LOW}] = hours(r.low);
+// Applies the clocks an event decided; a clock it leaves unset keeps going.
+void ApplyClocks(const v1::SlaClocks& c, TicketState& s) {
+  if (c.has_first_response_due_at()) {
+    SetClock(c.first_response_due_at(), c.first_response_at_risk_at(), s.first_response);
   }
-  p.escalated[v1::SUPPORT_TIER_L2] = hours(8);
-  p.escalated[v1::SUPPORT_TIER_SUPERVISOR] = hours(4);
-  return p;
+  if (c.has_resolution_due_at()) {
+    SetClock(c.resolution_due_at(), c.resolution_at_risk_at(), s.resolution_clock);
+  }
 }
 
-SlaPolicy::Duration SlaPolicy::ResolveTarget(v1::TicketCategory category,
-                                             v1::TicketPriority priority) const {
-  auto it = resolve.find({category, priority});
-  return it != resolve.end() ? it->second : resolve_fallback;
+// A clock of `target` that starts (or resumes) at `at` with `left` of open
+// time: due when it runs out, at risk when only the policy's remaining share
+// of the whole target is left (at once if less is left already).
+std::pair<TimePoint, TimePoint> ClockFrom(const policy::Target& target, double at_risk_share,
+                                          TimePoint at, std::chrono::seconds left) {
+  // Rounded to the second: 80 % of 2 h is 96 minutes, not a second more.
+  const std::chrono::seconds warn_after(
+      std::llround(static_cast<double>(target.within.count()) * at_risk_share));
+  const std::chrono::seconds margin = target.within - warn_after;
+  const TimePoint due = target.Resume(at, left);
+  const TimePoint at_risk = left > margin ? target.Resume(at, left - margin) : at;
+  return {due, at_risk};
 }
 
-SlaPolicy::Duration SlaPolicy::EscalatedTarget(v1::SupportTier tier) const {
-  auto it = escalated.find(tier);
-  return it != escalated.end() ? it->second : resolve_fallback;
+void StartClock(const policy::Target& target, const SlaPolicy& policy, TimePoint at,
+                std::chrono::seconds left, google::protobuf::Timestamp* due,
+                google::protobuf::Timestamp* at_risk) {
+  auto [d, r] = ClockFrom(target, policy.AtRiskAt(), at, left);
+  *due = ToProto(d);
+  *at_risk = ToProto(r);
 }
+
+// The resolution target at the ticket's tier: its category's and priority's
+// at L1, the tier's own after an escalation.
+const policy::Target& ResolutionTarget(const TicketState& s, const SlaPolicy& policy) {
+  if (s.tier == v1::SUPPORT_TIER_L2 || s.tier == v1::SUPPORT_TIER_SUPERVISOR) {
+    return policy.EscalatedTarget(s.tier);
+  }
+  return *policy.TicketTarget(s.category, s.priority).resolution;
+}
+
+// The first-response target; a policy that has none any more counts the
+// rest of a running clock in wall-clock time.
+policy::Target FirstResponseTarget(const TicketState& s, const SlaPolicy& policy) {
+  const auto& t = policy.TicketTarget(s.category, s.priority).first_response;
+  return t ? *t : policy::Target{};
+}
+
+// The clocks of a waiting ticket, running again from `at`. A clock that had
+// nothing left keeps its due time: it is overdue and breaches (once).
+v1::EventEnvelope Resumed(const TicketState& s, TimePoint at, bool by_customer,
+                          const SlaPolicy& policy) {
+  v1::EventEnvelope e;
+  auto* p = e.mutable_ticket_resumed();
+  p->set_ticket_id(s.ticket_id);
+  p->set_by_customer(by_customer);
+  auto* c = p->mutable_clocks();
+  if (s.first_response_running()) {
+    if (s.first_response.remaining.count() > 0) {
+      StartClock(FirstResponseTarget(s, policy), policy, at, s.first_response.remaining,
+                 c->mutable_first_response_due_at(), c->mutable_first_response_at_risk_at());
+    } else {
+      *c->mutable_first_response_due_at() = ToProto(*s.first_response.due);
+    }
+  }
+  if (s.resolution_clock.due) {
+    if (s.resolution_clock.remaining.count() > 0) {
+      StartClock(ResolutionTarget(s, policy), policy, at, s.resolution_clock.remaining,
+                 c->mutable_resolution_due_at(), c->mutable_resolution_at_risk_at());
+    } else {
+      *c->mutable_resolution_due_at() = ToProto(*s.resolution_clock.due);
+    }
+  }
+  return e;
+}
+
+// The moments of one clock still to report, earliest first.
+void PendingMoments(const TicketState::SlaClock& c, const char* target,
+                    std::vector<std::pair<TimePoint, std::pair<const char*, bool>>>& out) {
+  if (!c.due || c.breached == c.due) return;
+  if (c.at_risk && c.at_risk_reported != c.due && *c.at_risk < *c.due) {
+    out.push_back({*c.at_risk, {target, false}});
+  }
+  out.push_back({*c.due, {target, true}});
+}
+
+std::vector<std::pair<TimePoint, std::pair<const char*, bool>>> Pending(const TicketState& s) {
+  std::vector<std::pair<TimePoint, std::pair<const char*, bool>>> out;
+  if (!s.open() || s.waiting) return out;
+  if (s.first_response_running()) PendingMoments(s.first_response, kFirstResponseTarget, out);
+  PendingMoments(s.resolution_clock, kResolutionTarget, out);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
 
 // ---- Ticket ----
 
@@ -119,12 +187,18 @@ void Evolve(TicketState& s, const v1::EventEnvelope& e) {
       s.description = p.description();
       s.status = v1::TICKET_STATUS_OPEN;
       s.tier = p.tier();
-      s.sla_due_at = FromProto(p.sla_due_at());
+      s.resolution_clock.due = FromProto(p.sla_due_at());
+      ApplyClocks(p.clocks(), s);
       break;
     }
-    case v1::EventEnvelope::kInteractionAdded:
-      s.interactions.push_back(e.interaction_added());
+    case v1::EventEnvelope::kInteractionAdded: {
+      const auto& p = e.interaction_added();
+      s.interactions.push_back(p);
+      if (!p.from_customer() && !p.internal() && !s.first_responded_at) {
+        s.first_responded_at = TimeOf(e);
+      }
       break;
+    }
     case v1::EventEnvelope::kTicketAssigned: {
       const auto& p = e.ticket_assigned();
       s.team = p.team();
@@ -135,22 +209,51 @@ void Evolve(TicketState& s, const v1::EventEnvelope& e) {
     case v1::EventEnvelope::kTicketEscalated: {
       const auto& p = e.ticket_escalated();
       s.tier = p.to_tier();
-      if (p.has_sla_due_at()) s.sla_due_at = FromProto(p.sla_due_at());
+      if (p.has_sla_due_at()) {
+        s.resolution_clock.due = FromProto(p.sla_due_at());
+        s.resolution_clock.at_risk.reset();
+      }
+      ApplyClocks(p.clocks(), s);
       break;
     }
     case v1::EventEnvelope::kTicketResolved:
       s.status = v1::TICKET_STATUS_RESOLVED;
       s.resolution = e.ticket_resolved().resolution();
+      s.resolved_at = TimeOf(e);
+      s.waiting = false;
       break;
     case v1::EventEnvelope::kTicketReopened:
       s.status = v1::TICKET_STATUS_OPEN;
       s.resolution.clear();
-      s.sla_due_at = FromProto(e.ticket_reopened().sla_due_at());
+      s.resolution_clock.due = FromProto(e.ticket_reopened().sla_due_at());
+      s.resolution_clock.at_risk.reset();
+      ApplyClocks(e.ticket_reopened().clocks(), s);
       break;
-    case v1::EventEnvelope::kSlaBreached:
-      if (e.sla_breached().ticket_id().empty()) return;
-      s.breached_due_at = FromProto(e.sla_breached().due_at());
+    case v1::EventEnvelope::kTicketWaiting: {
+      const auto& p = e.ticket_waiting();
+      s.waiting = true;
+      s.first_response.remaining = std::chrono::seconds(p.first_response_remaining_seconds());
+      s.resolution_clock.remaining = std::chrono::seconds(p.resolution_remaining_seconds());
       break;
+    }
+    case v1::EventEnvelope::kTicketResumed:
+      s.waiting = false;
+      ApplyClocks(e.ticket_resumed().clocks(), s);
+      break;
+    case v1::EventEnvelope::kSlaAtRisk: {
+      const auto& p = e.sla_at_risk();
+      if (p.ticket_id().empty()) return;
+      auto& c = p.target() == kFirstResponseTarget ? s.first_response : s.resolution_clock;
+      c.at_risk_reported = FromProto(p.due_at());
+      break;
+    }
+    case v1::EventEnvelope::kSlaBreached: {
+      const auto& p = e.sla_breached();
+      if (p.ticket_id().empty()) return;
+      auto& c = p.target() == kFirstResponseTarget ? s.first_response : s.resolution_clock;
+      c.breached = FromProto(p.due_at());
+      break;
+    }
     default:
       return;
   }
@@ -183,16 +286,28 @@ absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::OpenTicket
   p->set_description(cmd.description());
   p->set_priority(cmd.priority());
   p->set_tier(v1::SUPPORT_TIER_L1);
-  *p->mutable_sla_due_at() =
-      ToProto(opened_at + policy.ResolveTarget(cmd.category(), cmd.priority()));
+  const policy::TicketTargets& targets = policy.TicketTarget(cmd.category(), cmd.priority());
+  auto* clocks = p->mutable_clocks();
+  if (targets.first_response) {
+    StartClock(*targets.first_response, policy, opened_at, targets.first_response->within,
+               clocks->mutable_first_response_due_at(),
+               clocks->mutable_first_response_at_risk_at());
+  }
+  StartClock(*targets.resolution, policy, opened_at, targets.resolution->within,
+             clocks->mutable_resolution_due_at(), clocks->mutable_resolution_at_risk_at());
+  *p->mutable_sla_due_at() = clocks->resolution_due_at();
   return domain::Events{std::move(e)};
 }
 
 absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::AddInteractionRequest& cmd,
-                                      const domain::CommandContext& ctx) {
+                                      const domain::CommandContext& ctx, const SlaPolicy& policy) {
   RETURN_IF_ERROR(ValidateTicketId(cmd.ticket_id()));
   RETURN_IF_ERROR(ValidateText("note", cmd.note(), domain::kMaxTextLength));
   RETURN_IF_ERROR(RequireTicket(s));
+  if (cmd.from_customer() && cmd.internal()) {
+    return absl::InvalidArgumentError(
+        "internal: a customer's message is never internal; set from_customer or internal");
+  }
   if (cmd.from_customer() && s.status != v1::TICKET_STATUS_OPEN) {
     return absl::FailedPreconditionError(
         Cat("ticket ", s.ticket_id,
@@ -204,7 +319,50 @@ absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::AddInterac
   p->set_ticket_id(s.ticket_id);
   p->set_note(cmd.note());
   p->set_from_customer(cmd.from_customer());
+  p->set_internal(cmd.internal());
+  domain::Events events{std::move(e)};
+  // The customer answered what the ticket waited for: the clocks run again.
+  if (cmd.from_customer() && s.waiting) {
+    events.push_back(Resumed(s, ctx.now, /*by_customer=*/true, policy));
+  }
+  return events;
+}
+
+absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::SetTicketWaitingRequest& cmd,
+                                      const domain::CommandContext& ctx, const SlaPolicy& policy) {
+  RETURN_IF_ERROR(ValidateTicketId(cmd.ticket_id()));
+  RETURN_IF_ERROR(ValidateText("reason", cmd.reason(), domain::kMaxTextLength));
+  RETURN_IF_ERROR(RequireOpenTicket(s, "set it waiting"));
+  if (s.waiting) {
+    return absl::FailedPreconditionError(
+        Cat("ticket ", s.ticket_id,
+            " is already waiting on the customer; their next message or ResumeTicket ends "
+            "the wait"));
+  }
+  v1::EventEnvelope e;
+  auto* p = e.mutable_ticket_waiting();
+  p->set_ticket_id(s.ticket_id);
+  p->set_reason(cmd.reason());
+  if (s.first_response_running()) {
+    p->set_first_response_remaining_seconds(
+        FirstResponseTarget(s, policy).Remaining(ctx.now, *s.first_response.due).count());
+  }
+  if (s.resolution_clock.due) {
+    p->set_resolution_remaining_seconds(
+        ResolutionTarget(s, policy).Remaining(ctx.now, *s.resolution_clock.due).count());
+  }
   return domain::Events{std::move(e)};
+}
+
+absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::ResumeTicketRequest& cmd,
+                                      const domain::CommandContext& ctx, const SlaPolicy& policy) {
+  RETURN_IF_ERROR(ValidateTicketId(cmd.ticket_id()));
+  RETURN_IF_ERROR(RequireOpenTicket(s, "resume it"));
+  if (!s.waiting) {
+    return absl::FailedPreconditionError(
+        Cat("ticket ", s.ticket_id, " is not waiting on the customer; its clocks are running"));
+  }
+  return domain::Events{Resumed(s, ctx.now, /*by_customer=*/false, policy)};
 }
 
 absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::AssignTicketRequest& cmd,
@@ -246,9 +404,21 @@ absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::EscalateTi
             "tier (", s.tier == v1::SUPPORT_TIER_L1 ? "L2 or SUPERVISOR" : "SUPERVISOR",
             "), not to ", TierName(cmd.to_tier())));
   }
+  domain::Events events;
+  TicketState now_state = s;
+  // Someone works on it now: a waiting ticket runs again first.
+  if (s.waiting) {
+    events.push_back(Resumed(s, ctx.now, /*by_customer=*/false, policy));
+    Evolve(now_state, events.back());
+  }
   // Escalating should speed things up: never later than the running target.
-  TimePoint due = ctx.now + policy.EscalatedTarget(cmd.to_tier());
-  if (s.sla_due_at && *s.sla_due_at > ctx.now) due = std::min(due, *s.sla_due_at);
+  const policy::Target& target = policy.EscalatedTarget(cmd.to_tier());
+  auto [due, at_risk] = ClockFrom(target, policy.AtRiskAt(), ctx.now, target.within);
+  const auto& current = now_state.resolution_clock;
+  if (current.due && *current.due > ctx.now && *current.due <= due) {
+    due = *current.due;
+    at_risk = current.at_risk.value_or(due);
+  }
   v1::EventEnvelope e;
   auto* p = e.mutable_ticket_escalated();
   p->set_ticket_id(s.ticket_id);
@@ -256,7 +426,10 @@ absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::EscalateTi
   p->set_to_tier(cmd.to_tier());
   p->set_reason(cmd.reason());
   *p->mutable_sla_due_at() = ToProto(due);
-  return domain::Events{std::move(e)};
+  *p->mutable_clocks()->mutable_resolution_due_at() = ToProto(due);
+  *p->mutable_clocks()->mutable_resolution_at_risk_at() = ToProto(at_risk);
+  events.push_back(std::move(e));
+  return events;
 }
 
 absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::ResolveTicketRequest& cmd,
@@ -288,7 +461,17 @@ absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::ReopenTick
   auto* p = e.mutable_ticket_reopened();
   p->set_ticket_id(s.ticket_id);
   p->set_reason(cmd.reason());
-  *p->mutable_sla_due_at() = ToProto(ctx.now + policy.ResolveTarget(s.category, s.priority));
+  // The category's and priority's target again, whatever tier it reached.
+  const policy::Target& target = *policy.TicketTarget(s.category, s.priority).resolution;
+  std::chrono::seconds left = target.within;
+  if (policy.reopen() == policy::ReopenRule::kRemaining && s.resolution_clock.due &&
+      s.resolved_at) {
+    left = target.Remaining(*s.resolved_at, *s.resolution_clock.due);
+  }
+  auto* clocks = p->mutable_clocks();
+  StartClock(target, policy, ctx.now, left, clocks->mutable_resolution_due_at(),
+             clocks->mutable_resolution_at_risk_at());
+  *p->mutable_sla_due_at() = clocks->resolution_due_at();
   return domain::Events{std::move(e)};
 }
 
@@ -304,8 +487,21 @@ v1::Ticket ToView(const TicketState& s) {
   v.set_tier(s.tier);
   v.set_team(s.team);
   v.set_agent(s.agent);
-  if (s.sla_due_at) *v.mutable_sla_due_at() = ToProto(*s.sla_due_at);
-  v.set_sla_breached(s.sla_due_at && s.breached_due_at && *s.sla_due_at == *s.breached_due_at);
+  if (s.resolution_clock.due) {
+    *v.mutable_sla_due_at() = ToProto(*s.resolution_clock.due);
+    *v.mutable_resolution_due_at() = ToProto(*s.resolution_clock.due);
+  }
+  if (s.first_response.due) *v.mutable_first_response_due_at() = ToProto(*s.first_response.due);
+  if (s.first_responded_at) *v.mutable_first_responded_at() = ToProto(*s.first_responded_at);
+  v.set_sla_breached(s.resolution_clock.is_breached());
+  v.set_first_response_breached(s.first_response.is_breached());
+  v.set_paused(s.waiting);
+  // At risk: warned for the running due time and not breached yet.
+  auto warned = [](const TicketState::SlaClock& c) {
+    return c.due && c.at_risk_reported == c.due && !c.is_breached();
+  };
+  v.set_at_risk(s.open() && ((s.first_response_running() && warned(s.first_response)) ||
+                             warned(s.resolution_clock)));
   for (const auto& i : s.interactions) *v.add_interactions() = i;
   v.set_resolution(s.resolution);
   v.set_opened_via(s.opened_via);
@@ -387,7 +583,7 @@ absl::StatusOr<domain::Events> Decide(const CallbackState& s,
     }
   }
   // From the call, not from now: the caller has been waiting since then.
-  *p->mutable_sla_due_at() = ToProto(called_at + policy.missed_call_callback);
+  *p->mutable_sla_due_at() = ToProto(policy.MissedCallCallback().Due(called_at));
   return domain::Events{std::move(e)};
 }
 
@@ -442,15 +638,43 @@ absl::StatusOr<domain::Events> Decide(const CallbackState& s,
 // ---- SLA timer ----
 
 domain::Events DueBreaches(const TicketState& s, TimePoint now) {
-  if (!s.open() || !s.sla_due_at || now < *s.sla_due_at) return {};
-  if (s.breached_due_at == s.sla_due_at) return {};
-  v1::EventEnvelope e;
-  *e.mutable_occurred_at() = ToProto(*s.sla_due_at);
-  auto* p = e.mutable_sla_breached();
-  p->set_ticket_id(s.ticket_id);
-  *p->mutable_due_at() = ToProto(*s.sla_due_at);
-  p->set_tier(s.tier);
-  return {std::move(e)};
+  domain::Events out;
+  for (const auto& [at, what] : Pending(s)) {
+    if (at > now) break;
+    const auto& [target, breach] = what;
+    const auto& clock =
+        std::string_view(target) == kFirstResponseTarget ? s.first_response : s.resolution_clock;
+    // Past its due time, a clock only breaches.
+    if (!breach && now >= *clock.due) continue;
+    v1::EventEnvelope e;
+    *e.mutable_occurred_at() = ToProto(at);
+    if (breach) {
+      auto* p = e.mutable_sla_breached();
+      p->set_ticket_id(s.ticket_id);
+      *p->mutable_due_at() = ToProto(*clock.due);
+      p->set_tier(s.tier);
+      p->set_target(target);
+    } else {
+      auto* p = e.mutable_sla_at_risk();
+      p->set_ticket_id(s.ticket_id);
+      *p->mutable_due_at() = ToProto(*clock.due);
+      p->set_tier(s.tier);
+      p->set_target(target);
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::optional<TimePoint> NextDeadline(const TicketState& s) {
+  auto pending = Pending(s);
+  if (pending.empty()) return std::nullopt;
+  return pending.front().first;
+}
+
+std::optional<TimePoint> NextDeadline(const CallbackState& s) {
+  if (!s.open() || !s.due_at || s.breached_due_at == s.due_at) return std::nullopt;
+  return s.due_at;
 }
 
 domain::Events DueBreaches(const CallbackState& s, TimePoint now) {
@@ -461,6 +685,7 @@ domain::Events DueBreaches(const CallbackState& s, TimePoint now) {
   auto* p = e.mutable_sla_breached();
   p->set_callback_id(s.callback_id);
   *p->mutable_due_at() = ToProto(*s.due_at);
+  p->set_target(kCallbackTarget);
   return {std::move(e)};
 }
 
@@ -580,6 +805,13 @@ std::pair<std::string, std::string> AggregateOf(const v1::EventEnvelope& e) {
       return ticket(e.ticket_resolved().ticket_id());
     case v1::EventEnvelope::kTicketReopened:
       return ticket(e.ticket_reopened().ticket_id());
+    case v1::EventEnvelope::kTicketWaiting:
+      return ticket(e.ticket_waiting().ticket_id());
+    case v1::EventEnvelope::kTicketResumed:
+      return ticket(e.ticket_resumed().ticket_id());
+    case v1::EventEnvelope::kSlaAtRisk:
+      return e.sla_at_risk().ticket_id().empty() ? callback(e.sla_at_risk().callback_id())
+                                                 : ticket(e.sla_at_risk().ticket_id());
     case v1::EventEnvelope::kMissedCallRecorded:
       return callback(e.missed_call_recorded().callback_id());
     case v1::EventEnvelope::kMissedCallLinked:

@@ -35,11 +35,12 @@ class SupportDomainTest : public ::testing::Test {
  protected:
   SupportDomainTest() : ctx_(domain::TestContext(kNow)), policy_(SlaPolicy::Defaults()) {}
 
-  // Events as the service stores them: customer and version stamped.
+  // Events as the service stores them: customer, version and time stamped.
   void Given(const domain::Events& events) {
     for (auto e : events) {
       if (e.customer_id().empty()) e.set_customer_id(customer_for_stamp_);
       e.set_version(++version_);
+      if (!e.has_occurred_at()) *e.mutable_occurred_at() = domain::ToProto(ctx_.now);
       Evolve(ticket_, e);
       Evolve(callback_, e);
       Evolve(directory_, e);
@@ -68,6 +69,15 @@ class SupportDomainTest : public ::testing::Test {
     return Decide(ticket_, r, ctx_, policy_);
   }
   absl::StatusOr<domain::Events> When(const v1::ReopenTicketRequest& r) {
+    return Decide(ticket_, r, ctx_, policy_);
+  }
+  absl::StatusOr<domain::Events> When(const v1::AddInteractionRequest& r) {
+    return Decide(ticket_, r, ctx_, policy_);
+  }
+  absl::StatusOr<domain::Events> When(const v1::SetTicketWaitingRequest& r) {
+    return Decide(ticket_, r, ctx_, policy_);
+  }
+  absl::StatusOr<domain::Events> When(const v1::ResumeTicketRequest& r) {
     return Decide(ticket_, r, ctx_, policy_);
   }
   template <typename Cmd>
@@ -163,16 +173,18 @@ class SupportDomainTest : public ::testing::Test {
 // ---- SlaPolicy ----
 
 TEST(SlaPolicyTest, DefaultsAreTheDocumentedTargets) {
-  SlaPolicy p = SlaPolicy::Defaults();
-  EXPECT_EQ(p.ResolveTarget(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_URGENT), hours(4));
-  EXPECT_EQ(p.ResolveTarget(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_LOW), hours(48));
-  EXPECT_EQ(p.ResolveTarget(v1::TICKET_CATEGORY_QUESTION, v1::TICKET_PRIORITY_LOW), hours(72));
-  EXPECT_EQ(p.ResolveTarget(v1::TICKET_CATEGORY_CANCELLATION, v1::TICKET_PRIORITY_LOW), hours(24));
-  EXPECT_EQ(p.EscalatedTarget(v1::SUPPORT_TIER_L2), hours(8));
-  EXPECT_EQ(p.EscalatedTarget(v1::SUPPORT_TIER_SUPERVISOR), hours(4));
-  EXPECT_EQ(p.missed_call_callback, hours(2));
-  p.resolve.clear();
-  EXPECT_EQ(p.ResolveTarget(v1::TICKET_CATEGORY_FAULT, v1::TICKET_PRIORITY_HIGH), hours(72));
+  const SlaPolicy& p = SlaPolicy::Defaults();
+  auto resolve = [&](v1::TicketCategory c, v1::TicketPriority pr) {
+    return p.TicketTarget(c, pr).resolution->within;
+  };
+  EXPECT_EQ(resolve(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_URGENT), hours(4));
+  EXPECT_EQ(resolve(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_LOW), hours(48));
+  EXPECT_EQ(resolve(v1::TICKET_CATEGORY_QUESTION, v1::TICKET_PRIORITY_LOW), hours(72));
+  EXPECT_EQ(resolve(v1::TICKET_CATEGORY_CANCELLATION, v1::TICKET_PRIORITY_LOW), hours(24));
+  EXPECT_EQ(p.EscalatedTarget(v1::SUPPORT_TIER_L2).within, hours(8));
+  EXPECT_EQ(p.EscalatedTarget(v1::SUPPORT_TIER_SUPERVISOR).within, hours(4));
+  EXPECT_EQ(p.MissedCallCallback().within, hours(2));
+  EXPECT_EQ(resolve(v1::TICKET_CATEGORY_UNSPECIFIED, v1::TICKET_PRIORITY_HIGH), hours(72));
 }
 
 // ---- OpenTicket ----
@@ -364,6 +376,171 @@ TEST_F(SupportDomainTest, ResolveAndReopenRejections) {
 
 // ---- SLA timer ----
 
+// A policy with a first-response target in wall-clock time and one in the
+// business hours of an office (Mon-Fri 08:00-18:00, Europe/Berlin).
+const SlaPolicy& ClockPolicy() {
+  static const SlaPolicy* p = [] {
+    auto parsed = SlaPolicy::Parse(R"(
+calendars:
+  office:
+    time_zone: Europe/Berlin
+    hours:
+      mon: ["08:00-18:00"]
+      tue: ["08:00-18:00"]
+      wed: ["08:00-18:00"]
+      thu: ["08:00-18:00"]
+      fri: ["08:00-18:00"]
+sla:
+  tickets:
+    - category: complaint
+      priority: high
+      first_response: {within: 2h}
+      resolution: {within: 8h}
+    - category: fault
+      priority: normal
+      resolution: {within: 4h, calendar: office}
+  at_risk_at: 0.8
+  reopen: remaining
+)",
+                                   "clocks.yaml");
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    return new SlaPolicy(*std::move(parsed));
+  }();
+  return *p;
+}
+
+v1::AddInteractionRequest Reply(bool from_customer, bool internal = false) {
+  v1::AddInteractionRequest r;
+  r.set_ticket_id(kTicket);
+  r.set_note(from_customer ? "Here is the photo of the router." : "We are on it.");
+  r.set_from_customer(from_customer);
+  r.set_internal(internal);
+  return r;
+}
+
+TEST_F(SupportDomainTest, FirstResponseWarnsThenBreachesUnlessAnswered) {
+  policy_ = ClockPolicy();
+  GivenTicket(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_HIGH);
+  EXPECT_EQ(ToView(ticket_).first_response_due_at().seconds(), kNowSeconds + 2 * 3600);
+  EXPECT_EQ(ToView(ticket_).resolution_due_at().seconds(), kNowSeconds + 8 * 3600);
+  EXPECT_EQ(ToView(ticket_).sla_due_at().seconds(), kNowSeconds + 8 * 3600);
+  EXPECT_EQ(NextDeadline(ticket_), kNow + minutes(96));  // 80 % of 2 h
+  EXPECT_TRUE(DueBreaches(ticket_, kNow + minutes(90)).empty());
+  auto warned = DueBreaches(ticket_, kNow + minutes(100));
+  ASSERT_EQ(warned.size(), 1u);
+  EXPECT_EQ(warned[0].sla_at_risk().target(), "first_response");
+  EXPECT_EQ(FromProto(warned[0].occurred_at()), kNow + minutes(96));
+  Given(warned);
+  EXPECT_TRUE(ToView(ticket_).at_risk());
+  EXPECT_EQ(NextDeadline(ticket_), kNow + hours(2));
+  // An internal note answers nobody; the breach comes.
+  ctx_.now = kNow + minutes(110);
+  Given(When(Reply(false, /*internal=*/true)));
+  auto breached = DueBreaches(ticket_, kNow + hours(3));
+  ASSERT_EQ(breached.size(), 1u);
+  EXPECT_EQ(breached[0].sla_breached().target(), "first_response");
+  Given(breached);
+  EXPECT_TRUE(ToView(ticket_).first_response_breached());
+  EXPECT_FALSE(ToView(ticket_).sla_breached());  // resolution still in time
+  // Next: the resolution's at-risk time (80 % of 8 h).
+  EXPECT_EQ(NextDeadline(ticket_), kNow + minutes(384));
+}
+
+TEST_F(SupportDomainTest, AnAgentsAnswerStopsTheFirstResponseClock) {
+  policy_ = ClockPolicy();
+  GivenTicket(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_HIGH);
+  ctx_.now = kNow + minutes(30);
+  Given(When(Reply(false)));
+  EXPECT_EQ(ToView(ticket_).first_responded_at().seconds(), kNowSeconds + 1800);
+  for (const auto& e : DueBreaches(ticket_, kNow + hours(3))) {
+    EXPECT_FALSE(e.has_sla_breached() && e.sla_breached().target() == "first_response");
+  }
+  EXPECT_EQ(NextDeadline(ticket_), kNow + minutes(384));
+  EXPECT_THAT(When(Reply(true, true)), IsError(kInvalid, "internal: a customer's message"));
+}
+
+TEST_F(SupportDomainTest, WaitingOnTheCustomerStopsTheClocksUntilTheyAnswer) {
+  policy_ = ClockPolicy();
+  GivenTicket(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_HIGH);
+  v1::ResumeTicketRequest resume;
+  resume.set_ticket_id(kTicket);
+  EXPECT_THAT(When(resume), IsError(kPrecondition, "is not waiting on the customer"));
+  ctx_.now = kNow + hours(1);
+  v1::SetTicketWaitingRequest wait;
+  wait.set_ticket_id(kTicket);
+  wait.set_reason("asked for a photo of the router lights");
+  auto waiting = When(wait);
+  ASSERT_OK(waiting);
+  EXPECT_EQ((*waiting)[0].ticket_waiting().first_response_remaining_seconds(), 3600);
+  EXPECT_EQ((*waiting)[0].ticket_waiting().resolution_remaining_seconds(), 7 * 3600);
+  Given(*waiting);
+  EXPECT_TRUE(ToView(ticket_).paused());
+  EXPECT_THAT(When(wait), IsError(kPrecondition, "already waiting"));
+  // Nothing warns or breaches while the customer has the ball.
+  EXPECT_FALSE(NextDeadline(ticket_).has_value());
+  EXPECT_TRUE(DueBreaches(ticket_, kNow + hours(48)).empty());
+  // The customer answers two days later: the clocks run again from what
+  // they had left.
+  ctx_.now = kNow + hours(49);
+  auto answered = When(Reply(true));
+  ASSERT_OK(answered);
+  ASSERT_EQ(answered->size(), 2u);
+  const auto& resumed = (*answered)[1].ticket_resumed();
+  EXPECT_TRUE(resumed.by_customer());
+  EXPECT_EQ(FromProto(resumed.clocks().first_response_due_at()), kNow + hours(50));
+  EXPECT_EQ(FromProto(resumed.clocks().resolution_due_at()), kNow + hours(56));
+  Given(*answered);
+  EXPECT_FALSE(ToView(ticket_).paused());
+  EXPECT_EQ(ToView(ticket_).sla_due_at().seconds(), kNowSeconds + 56 * 3600);
+  // An agent may end a wait too.
+  Given(When(wait));
+  ctx_.now = kNow + hours(60);
+  auto by_agent = When(resume);
+  ASSERT_OK(by_agent);
+  EXPECT_FALSE((*by_agent)[0].ticket_resumed().by_customer());
+}
+
+// Monday 2025-10-13, Europe/Berlin (UTC+2): a local time as a TimePoint.
+TimePoint BerlinMonday(int hour, int minute = 0) {
+  return FromUnixMicros((1'760'306'400LL + hour * 3600 + minute * 60) * 1'000'000);
+}
+
+TEST_F(SupportDomainTest, BusinessHoursClocksSkipTheNightAndAPauseOverItMovesNothing) {
+  policy_ = ClockPolicy();
+  ctx_.now = BerlinMonday(16);
+  GivenTicket(v1::TICKET_CATEGORY_FAULT, v1::TICKET_PRIORITY_NORMAL);
+  // 2 h on Monday, 2 h on Tuesday morning.
+  const TimePoint due = BerlinMonday(24 + 10);
+  EXPECT_EQ(FromProto(ToView(ticket_).sla_due_at()), due);
+  EXPECT_FALSE(ToView(ticket_).has_first_response_due_at());  // no such target
+  // Waiting from 19:00 to 22:00, when the office is closed anyway.
+  ctx_.now = BerlinMonday(19);
+  v1::SetTicketWaitingRequest wait;
+  wait.set_ticket_id(kTicket);
+  wait.set_reason("asked for the serial number");
+  Given(When(wait));
+  ctx_.now = BerlinMonday(22);
+  Given(When(Reply(true)));
+  EXPECT_EQ(FromProto(ToView(ticket_).sla_due_at()), due);
+}
+
+TEST_F(SupportDomainTest, ReopeningRestartsResolutionWithWhatWasLeftWhenThePolicySaysSo) {
+  policy_ = ClockPolicy();  // reopen: remaining
+  GivenTicket(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_HIGH);
+  ctx_.now = kNow + hours(3);
+  Given(When(Resolve()));
+  ctx_.now = kNow + hours(30);
+  Given(When(Reopen()));
+  EXPECT_EQ(FromProto(ToView(ticket_).sla_due_at()), kNow + hours(35));  // 5 h were left
+  // The shipped default restarts the whole target.
+  policy_ = SlaPolicy::Defaults();
+  ctx_.now = kNow + hours(31);
+  Given(When(Resolve()));
+  ctx_.now = kNow + hours(40);
+  Given(When(Reopen()));
+  EXPECT_EQ(FromProto(ToView(ticket_).sla_due_at()), kNow + hours(48));  // high complaint: 8 h
+}
+
 TEST_F(SupportDomainTest, SlaBreachesOncePerDueTime) {
   GivenTicket();  // due now + 4h
   EXPECT_TRUE(DueBreaches(ticket_, kNow + hours(3)).empty());
@@ -437,7 +614,8 @@ TEST_F(SupportDomainTest, AdminImportsAWeekOldTicketWithItsRealAge) {
   EXPECT_EQ(FromProto((*events)[0].occurred_at()), kNow - hours(24 * 7));
   EXPECT_EQ(FromProto((*events)[0].ticket_opened().sla_due_at()),
             kNow - hours(24 * 7) +
-                policy_.ResolveTarget(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_URGENT));
+                policy_.TicketTarget(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_URGENT)
+                    .resolution->within);
   auto future = Open();
   *future.mutable_occurred_at() = domain::ToProto(kNow + hours(1));
   EXPECT_THAT(When(future), IsError(kInvalid, "occurred_at: is in the future"));

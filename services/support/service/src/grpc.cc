@@ -20,7 +20,9 @@ std::unique_ptr<grpc::Service> NewSupportGrpc(SupportService* service) {
       Command(TL_RPC(SupportService, ReopenTicket), &SupportService::ReopenTicket),
       Command(TL_RPC(SupportService, ScheduleCallback), &SupportService::ScheduleCallback),
       Command(TL_RPC(SupportService, CompleteCallback), &SupportService::CompleteCallback),
-      Query(TL_RPC(SupportService, GetTicket), &SupportService::GetTicket));
+      Query(TL_RPC(SupportService, GetTicket), &SupportService::GetTicket),
+      Command(TL_RPC(SupportService, SetTicketWaiting), &SupportService::SetTicketWaiting),
+      Command(TL_RPC(SupportService, ResumeTicket), &SupportService::ResumeTicket));
 }
 
 namespace {
@@ -36,7 +38,7 @@ class SupportDepartment final : public command::Department {
  public:
   explicit SupportDepartment(const command::DepartmentDeps& deps)
       : env_{deps.store, deps.clock, "support", v1::DEPARTMENT_SUPPORT, deps.keys},
-        service_(env_),
+        service_(env_, deps.policy),
         grpc_(NewSupportGrpc(&service_)),
         reactor_(env_, deps.bus, DirectoryReactorOptions(), NewDirectoryReaction(env_)),
         timer_(env_) {}

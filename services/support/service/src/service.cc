@@ -28,32 +28,18 @@ absl::Status ValidateCommon(const Request& r) {
   return domain::ValidateChannel("channel", r.channel());
 }
 
-// The deadline claim for a due time a ticket event sets, if it sets one.
-std::optional<TimePoint> TicketDue(const v1::EventEnvelope& e) {
-  if (e.has_ticket_opened()) return FromProto(e.ticket_opened().sla_due_at());
-  if (e.has_ticket_escalated() && e.ticket_escalated().has_sla_due_at()) {
-    return FromProto(e.ticket_escalated().sla_due_at());
-  }
-  if (e.has_ticket_reopened()) return FromProto(e.ticket_reopened().sla_due_at());
-  return std::nullopt;
-}
-
-// The deadline entries a ticket's new events set, and the one they end:
-// the state's due time leaves the index when the ticket is resolved, or when
-// a new due time replaces it.
+// The ticket's one deadline entry follows its next deadline (the earliest
+// at-risk or due time still to report): when the new events move it, the
+// old entry goes and the new one comes, in the same append.
 command::Decision WithDeadlines(const TicketState& s, const std::string& ticket_id,
                                 command::Decision d) {
-  bool keeps_entry = true;  // the state's own deadline entry stays
-  for (const auto& e : d.events) {
-    if (auto next = TicketDue(e)) {
-      d.claims.push_back(index::DueClaim(index::kOpenTicket, *next, ticket_id));
-      keeps_entry = s.sla_due_at.has_value() && *s.sla_due_at == *next;
-    }
-    if (e.has_ticket_resolved()) keeps_entry = false;
-  }
-  if (s.sla_due_at.has_value() && !keeps_entry) {
-    d.releases.push_back(index::DueClaim(index::kOpenTicket, *s.sla_due_at, ticket_id));
-  }
+  TicketState after = s;
+  for (const auto& e : d.events) Evolve(after, e);
+  const std::optional<TimePoint> before_due = NextDeadline(s);
+  const std::optional<TimePoint> after_due = NextDeadline(after);
+  if (before_due == after_due) return d;
+  if (before_due) d.releases.push_back(index::DueClaim(index::kOpenTicket, *before_due, ticket_id));
+  if (after_due) d.claims.push_back(index::DueClaim(index::kOpenTicket, *after_due, ticket_id));
   return d;
 }
 
@@ -76,15 +62,21 @@ absl::StatusOr<Response> OnTicket(const command::Env& env, const command::Invoca
 
 }  // namespace
 
+std::shared_ptr<const SlaPolicy> SupportService::Policy() const {
+  static const policy::Holder* defaults = new policy::Holder();
+  return (policy_ != nullptr ? policy_ : defaults)->Get();
+}
+
 absl::StatusOr<v1::OpenTicketResponse> SupportService::OpenTicket(const command::Invocation& inv,
                                                                   const v1::OpenTicketRequest& r) {
+  const std::shared_ptr<const SlaPolicy> policy = Policy();
   // A fresh id per attempt; a retried request_id answers with the first one.
   const std::string ticket_id = NewId(kTicketPrefix, env_.clock ? *env_.clock : Clock::Real());
   return command::Run<TicketState, v1::OpenTicketRequest, v1::OpenTicketResponse>(
       env_, inv, r, TicketTarget(ticket_id, r.customer_id()),
       [&](const TicketState& s,
           const domain::CommandContext& ctx) -> absl::StatusOr<command::Decision> {
-        ASSIGN_OR_RETURN(domain::Events events, Decide(s, r, ctx, ticket_id, policy_));
+        ASSIGN_OR_RETURN(domain::Events events, Decide(s, r, ctx, ticket_id, *policy));
         return WithDeadlines(s, ticket_id, std::move(events));
       },
       [&](v1::OpenTicketResponse& resp, const command::Outcome& o) {
@@ -98,6 +90,7 @@ absl::StatusOr<v1::OpenTicketResponse> SupportService::OpenTicket(const command:
 
 absl::StatusOr<v1::RecordMissedCallResponse> SupportService::RecordMissedCall(
     const command::Invocation& inv, const v1::RecordMissedCallRequest& r) {
+  const std::shared_ptr<const SlaPolicy> policy = Policy();
   // A new callback's customer is whoever the directory says owns the
   // number; the index is read before the write, the aggregate inside it.
   RETURN_IF_ERROR(ValidateCommon(r));
@@ -111,7 +104,7 @@ absl::StatusOr<v1::RecordMissedCallResponse> SupportService::RecordMissedCall(
       env_, inv, r, CallbackTarget(callback_id, customer.value_or("")),
       [&](const CallbackState& s,
           const domain::CommandContext& ctx) -> absl::StatusOr<command::Decision> {
-        ASSIGN_OR_RETURN(command::Decision d, Decide(s, r, ctx, callback_id, lookup, policy_));
+        ASSIGN_OR_RETURN(command::Decision d, Decide(s, r, ctx, callback_id, lookup, *policy));
         for (const auto& e : d.events) {
           if (!e.has_missed_call_recorded()) continue;
           const auto& p = e.missed_call_recorded();
@@ -138,9 +131,29 @@ absl::StatusOr<v1::RecordMissedCallResponse> SupportService::RecordMissedCall(
 
 absl::StatusOr<v1::AddInteractionResponse> SupportService::AddInteraction(
     const command::Invocation& inv, const v1::AddInteractionRequest& r) {
+  const std::shared_ptr<const SlaPolicy> policy = Policy();
   return OnTicket<v1::AddInteractionRequest, v1::AddInteractionResponse>(
-      env_, inv, r,
-      [&](const TicketState& s, const domain::CommandContext& ctx) { return Decide(s, r, ctx); });
+      env_, inv, r, [&](const TicketState& s, const domain::CommandContext& ctx) {
+        return Decide(s, r, ctx, *policy);
+      });
+}
+
+absl::StatusOr<v1::SetTicketWaitingResponse> SupportService::SetTicketWaiting(
+    const command::Invocation& inv, const v1::SetTicketWaitingRequest& r) {
+  const std::shared_ptr<const SlaPolicy> policy = Policy();
+  return OnTicket<v1::SetTicketWaitingRequest, v1::SetTicketWaitingResponse>(
+      env_, inv, r, [&](const TicketState& s, const domain::CommandContext& ctx) {
+        return Decide(s, r, ctx, *policy);
+      });
+}
+
+absl::StatusOr<v1::ResumeTicketResponse> SupportService::ResumeTicket(
+    const command::Invocation& inv, const v1::ResumeTicketRequest& r) {
+  const std::shared_ptr<const SlaPolicy> policy = Policy();
+  return OnTicket<v1::ResumeTicketRequest, v1::ResumeTicketResponse>(
+      env_, inv, r, [&](const TicketState& s, const domain::CommandContext& ctx) {
+        return Decide(s, r, ctx, *policy);
+      });
 }
 
 absl::StatusOr<v1::AssignTicketResponse> SupportService::AssignTicket(
@@ -152,9 +165,10 @@ absl::StatusOr<v1::AssignTicketResponse> SupportService::AssignTicket(
 
 absl::StatusOr<v1::EscalateTicketResponse> SupportService::EscalateTicket(
     const command::Invocation& inv, const v1::EscalateTicketRequest& r) {
+  const std::shared_ptr<const SlaPolicy> policy = Policy();
   return OnTicket<v1::EscalateTicketRequest, v1::EscalateTicketResponse>(
       env_, inv, r, [&](const TicketState& s, const domain::CommandContext& ctx) {
-        return Decide(s, r, ctx, policy_);
+        return Decide(s, r, ctx, *policy);
       });
 }
 
@@ -167,9 +181,10 @@ absl::StatusOr<v1::ResolveTicketResponse> SupportService::ResolveTicket(
 
 absl::StatusOr<v1::ReopenTicketResponse> SupportService::ReopenTicket(
     const command::Invocation& inv, const v1::ReopenTicketRequest& r) {
+  const std::shared_ptr<const SlaPolicy> policy = Policy();
   return OnTicket<v1::ReopenTicketRequest, v1::ReopenTicketResponse>(
       env_, inv, r, [&](const TicketState& s, const domain::CommandContext& ctx) {
-        return Decide(s, r, ctx, policy_);
+        return Decide(s, r, ctx, *policy);
       });
 }
 

@@ -2,10 +2,11 @@
 // earliest first and stops at the first deadline still ahead. An entry is a
 // hint, the stream is the truth: each due entry's aggregate is written
 // through the one write path, where the domain's DueBreaches decides. The
-// breach is appended with an idempotency key per (aggregate, due time) and
-// the release of the entry, in one append; an entry whose due time is no
-// longer the aggregate's (resolved, completed, escalated, reopened) is
-// dropped.
+// warnings and breaches are appended with an idempotency key per
+// (aggregate, deadline), with the release of the entry and the claim of the
+// aggregate's next deadline (a ticket warns at risk, then breaches, per
+// clock), in one append; an entry that is no longer the aggregate's next
+// deadline (resolved, completed, escalated, reopened, waiting) is dropped.
 
 #include "indexes.h"
 #include "threadline/common/log.h"
@@ -18,9 +19,6 @@ const Logger& Log() {
   static const Logger* log = new Logger("support.sla");
   return *log;
 }
-
-std::optional<TimePoint> DueOf(const TicketState& s) { return s.sla_due_at; }
-std::optional<TimePoint> DueOf(const CallbackState& s) { return s.due_at; }
 
 }  // namespace
 
@@ -133,11 +131,15 @@ absl::StatusOr<SlaTimer::Outcome> SlaTimer::Process(const char* idx, const std::
     command::Decision d;
     d.releases = {claim};
     d.events = DueBreaches(s, now);
-    // Another due time's breach belongs to that due time's own entry.
-    if (d.events.empty() || DueOf(s) != entry->due) {
+    // Another deadline's events belong to that deadline's own entry.
+    if (d.events.empty() || NextDeadline(s) != entry->due) {
       d.events.clear();
       stale = true;
+      return absl::StatusOr<command::Decision>(std::move(d));
     }
+    auto after = s;
+    for (const auto& e : d.events) Evolve(after, e);
+    if (auto next = NextDeadline(after)) d.claims.push_back(index::DueClaim(idx, *next, entry->id));
     return absl::StatusOr<command::Decision>(std::move(d));
   };
   auto written = ticket ? command::WriteAggregate<TicketState>(env_, w, decide)
@@ -153,11 +155,18 @@ absl::StatusOr<SlaTimer::Outcome> SlaTimer::Process(const char* idx, const std::
     ++stats_.stale;
     return Outcome::kDropped;
   }
-  Log().Info("SLA breached",
+  size_t breached = 0;
+  size_t warned = 0;
+  for (const auto& e : written->events) {
+    breached += e.has_sla_breached() ? 1 : 0;
+    warned += e.has_sla_at_risk() ? 1 : 0;
+  }
+  Log().Info(breached > 0 ? "SLA breached" : "SLA at risk",
              {{"aggregate", aggregate}, {"id", entry->id}, {"stream", w.target.Stream()}});
   std::lock_guard lock(mu_);
-  ++stats_.breaches;
-  return Outcome::kBreached;
+  stats_.breaches += breached;
+  stats_.at_risk += warned;
+  return breached > 0 ? Outcome::kBreached : Outcome::kWarned;
 }
 
 }  // namespace threadline::support

@@ -1,4 +1,4 @@
 
 $0190a0b0-c0d0-7e0f-8000-100000000015$cus_0190a0b0c0d0e0f00000000000000001customer"$cus_0190a0b0c0d0e0f00000000000000001(2„ùÖÊ:…ùÖÊ@HR
-annasalesZreq-15breq-15hpú0
-$tkt_0190a0b0c0d0e0f00000000000000001note 1
+annasalesZreq-15breq-15hpú2
+$tkt_0190a0b0c0d0e0f00000000000000001note 1 

@@ -1,4 +1,5 @@
 
 $0190a0b0-c0d0-7e0f-8000-100000000012$cus_0190a0b0c0d0e0f00000000000000001customer"$cus_0190a0b0c0d0e0f00000000000000001(2–˜÷ :—˜÷ @HR
-annasalesZreq-12breq-12hp‚N
-$tkt_0190a0b0c0d0e0f00000000000000001	subject 1"description 1(0:Äï‹ 
+annasalesZreq-12breq-12hp‚p
+$tkt_0190a0b0c0d0e0f00000000000000001	subject 1"description 1(0:Äï‹ B 
+Ä∏· Ä∏· Ä∏· "Ä∏· 

@@ -17,6 +17,9 @@
 namespace threadline::privacy {
 class KeySource;
 }
+namespace threadline::policy {
+class Holder;
+}
 
 namespace threadline::command {
 
@@ -29,6 +32,9 @@ struct DepartmentDeps {
   // The data keys `store` seals with, for reactions that read sealed
   // events from topics; null: nothing is sealed.
   privacy::KeySource* keys = nullptr;
+  // The operator's policy (SLA targets, calendars, credit limits), reloaded
+  // on SIGHUP; must outlive the department. Null: the shipped defaults.
+  const policy::Holder* policy = nullptr;
 };
 
 // A running department. Lifecycle: construct, Start(), serve grpc(),

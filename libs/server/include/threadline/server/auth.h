@@ -22,6 +22,10 @@ namespace grpc {
 class ServerContextBase;
 }  // namespace grpc
 
+namespace threadline::policy {
+class Policy;
+}
+
 namespace threadline::server {
 
 // A caller's role. Department roles call their own service; supervisors
@@ -59,7 +63,8 @@ struct Principal {
 };
 
 // ---------------------------------------------------------------------------
-// Authorisation policy. Process-wide and immutable; built on first use.
+// Authorisation policy. Process-wide: the roles of the shipped policy until
+// SetAccessPolicy installs an operator's (at start and on SIGHUP).
 
 // Every method of the five Threadline services as full gRPC names
 // ("/threadline.v1.SalesService/RegisterCustomer"), in proto order.
@@ -69,6 +74,15 @@ std::vector<std::string> AllMethods();
 // the table are denied to every role, admin included (fail closed), except
 // the open health and reflection services.
 bool Allowed(Role role, std::string_view method);
+
+// Makes the roles of `policy` (policy::Policy::roles(): "SupportService/*",
+// "BillingService/GrantCredit", "*") the authorisation policy of this
+// process, atomically: a call is checked against the old table or the new,
+// never a mix. INVALID_ARGUMENT naming the role and the pattern when a
+// pattern names no method; then the policy in force stays.
+[[nodiscard]] absl::Status SetAccessPolicy(const policy::Policy& policy);
+// The same check, without installing anything (`threadline policy check`).
+[[nodiscard]] absl::Status CheckAccessPolicy(const policy::Policy& policy);
 
 // True for grpc.health.v1.Health and the reflection service: open so probes
 // and grpcurl work without a token.

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "threadline/domain/domain.h"
+#include "threadline/policy/policy.h"
 #include "threadline/v1/sales.pb.h"
 #include "threadline/v1/support.pb.h"
 
@@ -33,31 +34,18 @@ inline constexpr std::string_view kCallbackAggregate = "callback";
 inline constexpr std::string_view kTicketPrefix = "tkt";
 inline constexpr std::string_view kCallbackPrefix = "cb";
 
-// Service-level targets: configuration, passed to the decisions that set a
-// due time. Defaults() documents the values the service starts with.
-struct SlaPolicy {
-  using Duration = std::chrono::minutes;
-  // Time to resolve a new or reopened ticket, per category and priority.
-  std::map<std::pair<v1::TicketCategory, v1::TicketPriority>, Duration> resolve;
-  // When a (category, priority) pair is missing from `resolve`. Default 72h.
-  Duration resolve_fallback = std::chrono::hours(72);
-  // Time for the new tier after an escalation; the due time only ever moves
-  // earlier on escalation (see EscalateTicket). Defaults: L2 8h, SUPERVISOR 4h.
-  std::map<v1::SupportTier, Duration> escalated;
-  // Calling back a missed call, from the time of the call. Default 2h: most
-  // callers who reach nobody try a competitor the same day.
-  Duration missed_call_callback = std::chrono::hours(2);
+// Service-level targets come from the operator's policy (policy::Policy):
+// per category and priority a first-response and a resolution target, each
+// in the business time of a calendar or in wall-clock time; targets after
+// escalation per tier; the missed-call callback target; the at-risk share.
+// Decisions record the due and at-risk times they compute on the events, so
+// replaying a ticket never needs the policy that was in force.
+using SlaPolicy = policy::Policy;
 
-  // Defaults, in hours (urgent / high / normal / low):
-  //   complaint     4 /  8 / 24 / 48   (an unanswered complaint loses customers)
-  //   fault         4 /  8 / 24 / 72
-  //   question      8 / 24 / 48 / 72
-  //   billing       8 / 24 / 48 / 72
-  //   cancellation  4 /  8 / 24 / 24   (last chance to keep the customer)
-  static SlaPolicy Defaults();
-  Duration ResolveTarget(v1::TicketCategory category, v1::TicketPriority priority) const;
-  Duration EscalatedTarget(v1::SupportTier tier) const;
-};
+// Names of the targets on SlaAtRisk and SlaBreached.
+inline constexpr char kFirstResponseTarget[] = "first_response";
+inline constexpr char kResolutionTarget[] = "resolution";
+inline constexpr char kCallbackTarget[] = "callback";
 
 // Finds the customer that owns an E.164 number, if any.
 using PhoneLookup = std::function<std::optional<std::string>(const std::string& e164)>;
@@ -78,19 +66,39 @@ struct TicketState {
   v1::SupportTier tier = v1::SUPPORT_TIER_UNSPECIFIED;
   std::string team;
   std::string agent;
-  std::optional<TimePoint> sla_due_at;
-  // The due time an SlaBreached was recorded for: one breach per due time.
-  std::optional<TimePoint> breached_due_at;
+  // One service-level clock (first response, resolution).
+  struct SlaClock {
+    std::optional<TimePoint> due;      // while waiting: the due time before the pause
+    std::optional<TimePoint> at_risk;  // when it turns at risk; unset: never warned
+    // The due time an SlaAtRisk / SlaBreached was recorded for: one each per
+    // due time, so a new due time (escalation, reopening, resuming) can warn
+    // and breach again.
+    std::optional<TimePoint> at_risk_reported;
+    std::optional<TimePoint> breached;
+    std::chrono::seconds remaining{0};  // while waiting: open time it had left
+    bool is_breached() const { return due && breached == due; }
+  };
+  SlaClock first_response;
+  SlaClock resolution_clock;
+  // The resolution due time (resolution_clock.due), as TicketOpened's
+  // sla_due_at has always said.
+  const std::optional<TimePoint>& sla_due_at() const { return resolution_clock.due; }
+  std::optional<TimePoint> first_responded_at;  // the first answer to the customer
+  bool waiting = false;                         // on the customer: clocks stopped
+  std::optional<TimePoint> resolved_at;
   std::vector<v1::InteractionAdded> interactions;
   std::string resolution;
 
   bool open() const { return exists && status == v1::TICKET_STATUS_OPEN; }
+  // The first-response clock runs until the first answer.
+  bool first_response_running() const { return first_response.due && !first_responded_at; }
 };
 
 void Evolve(TicketState& state, const v1::EventEnvelope& event);
 
 // Opens ticket `ticket_id` (chosen by the service, so it knows the stream)
-// at tier L1 with sla_due_at = now + policy.ResolveTarget(category, priority).
+// at tier L1 with the policy's first-response and resolution clocks,
+// counted from now or, for history an admin imports, from occurred_at.
 [[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
                                                     const v1::OpenTicketRequest& cmd,
                                                     const domain::CommandContext& ctx,
@@ -98,17 +106,32 @@ void Evolve(TicketState& state, const v1::EventEnvelope& event);
                                                     const SlaPolicy& policy);
 // A note on the ticket. A customer's message on a resolved ticket is refused
 // with a request to reopen it, so it cannot go unnoticed; agents' notes are
-// always accepted.
+// always accepted. The first agent's note that is not internal answers the
+// customer (first response); the customer's message on a waiting ticket
+// resumes its clocks (TicketResumed).
 [[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
                                                     const v1::AddInteractionRequest& cmd,
-                                                    const domain::CommandContext& ctx);
+                                                    const domain::CommandContext& ctx,
+                                                    const SlaPolicy& policy);
+// Waiting on the customer: the clocks stop and keep the open time they have
+// left (TicketWaiting). Only an open ticket that is not waiting already.
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
+                                                    const v1::SetTicketWaitingRequest& cmd,
+                                                    const domain::CommandContext& ctx,
+                                                    const SlaPolicy& policy);
+// An agent ends the wait: the clocks run again from what they had left.
+[[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
+                                                    const v1::ResumeTicketRequest& cmd,
+                                                    const domain::CommandContext& ctx,
+                                                    const SlaPolicy& policy);
 // Team and/or agent; tier optional (unset keeps the current tier).
 [[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
                                                     const v1::AssignTicketRequest& cmd,
                                                     const domain::CommandContext& ctx);
 // To a strictly higher tier (L1->L2, L1->SUPERVISOR, L2->SUPERVISOR); any
-// agent may escalate, no approval needed. The due time becomes
-// min(current due if still ahead, now + policy.EscalatedTarget(to_tier)).
+// agent may escalate, no approval needed. The resolution due time becomes
+// min(current due if still ahead, the tier's target from now); a waiting
+// ticket is resumed first (someone works on it now).
 [[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
                                                     const v1::EscalateTicketRequest& cmd,
                                                     const domain::CommandContext& ctx,
@@ -116,7 +139,9 @@ void Evolve(TicketState& state, const v1::EventEnvelope& event);
 [[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
                                                     const v1::ResolveTicketRequest& cmd,
                                                     const domain::CommandContext& ctx);
-// Only a resolved ticket; a new SLA from now (the tier stays).
+// Only a resolved ticket; the resolution clock restarts from now with the
+// full target or with what was left at the resolution, as the policy says
+// (the tier stays).
 [[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
                                                     const v1::ReopenTicketRequest& cmd,
                                                     const domain::CommandContext& ctx,
@@ -169,12 +194,20 @@ void Evolve(CallbackState& state, const v1::EventEnvelope& event);
 
 // ---- SLA timer ----
 
-// SlaBreached for an open ticket or callback whose due time has passed and
-// was not reported yet; empty otherwise. occurred_at is the due time (when
-// the breach happened, not when the timer noticed). A new due time (reopen,
-// escalation) can breach again.
+// SlaAtRisk and SlaBreached for every clock of an open, running ticket (or
+// an open callback) whose at-risk or due time has passed and was not
+// reported yet; empty otherwise. occurred_at is that time (when it
+// happened, not when the timer noticed). A clock already past its due time
+// only breaches. A new due time (reopen, escalation, resume) can warn and
+// breach again.
 [[nodiscard]] domain::Events DueBreaches(const TicketState& state, TimePoint now);
 [[nodiscard]] domain::Events DueBreaches(const CallbackState& state, TimePoint now);
+// The next time the SLA timer must look at the aggregate: the earliest
+// at-risk or due time not reported yet of a running clock; none when
+// closed, waiting or fully reported. The service keeps one deadline entry
+// per aggregate at this time.
+[[nodiscard]] std::optional<TimePoint> NextDeadline(const TicketState& state);
+[[nodiscard]] std::optional<TimePoint> NextDeadline(const CallbackState& state);
 
 // ---- Directory (sales -> support) ----
 

@@ -17,6 +17,7 @@
 #include "threadline/command/department.h"
 #include "threadline/command/reactor.h"
 #include "threadline/command/runner.h"
+#include "threadline/policy/holder.h"
 #include "threadline/support/domain.h"
 #include "threadline/v1/support.grpc.pb.h"
 
@@ -34,8 +35,10 @@ std::set<std::string> PersonalIndexes();
 // may lag behind the agent who just registered the customer.
 class SupportService {
  public:
-  explicit SupportService(command::Env env, SlaPolicy policy = SlaPolicy::Defaults())
-      : env_(std::move(env)), policy_(std::move(policy)) {}
+  // `policy` (the operator's, reloaded on SIGHUP) must outlive the
+  // service; null: the shipped defaults.
+  explicit SupportService(command::Env env, const policy::Holder* policy = nullptr)
+      : env_(std::move(env)), policy_(policy) {}
 
   absl::StatusOr<v1::OpenTicketResponse> OpenTicket(const command::Invocation& inv,
                                                     const v1::OpenTicketRequest& r);
@@ -43,6 +46,10 @@ class SupportService {
       const command::Invocation& inv, const v1::RecordMissedCallRequest& r);
   absl::StatusOr<v1::AddInteractionResponse> AddInteraction(const command::Invocation& inv,
                                                             const v1::AddInteractionRequest& r);
+  absl::StatusOr<v1::SetTicketWaitingResponse> SetTicketWaiting(
+      const command::Invocation& inv, const v1::SetTicketWaitingRequest& r);
+  absl::StatusOr<v1::ResumeTicketResponse> ResumeTicket(const command::Invocation& inv,
+                                                        const v1::ResumeTicketRequest& r);
   absl::StatusOr<v1::AssignTicketResponse> AssignTicket(const command::Invocation& inv,
                                                         const v1::AssignTicketRequest& r);
   absl::StatusOr<v1::EscalateTicketResponse> EscalateTicket(const command::Invocation& inv,
@@ -59,8 +66,11 @@ class SupportService {
   absl::StatusOr<v1::Ticket> GetTicket(const v1::GetTicketRequest& r);
 
  private:
+  // The policy in force now; a command keeps the one it got throughout.
+  std::shared_ptr<const SlaPolicy> Policy() const;
+
   command::Env env_;
-  SlaPolicy policy_;
+  const policy::Holder* policy_;
 };
 
 // The gRPC face of SupportService: authenticates, authorises, converts.
@@ -86,12 +96,14 @@ struct SlaTimerOptions {
 struct SlaTimerStats {
   uint64_t passes = 0;
   uint64_t breaches = 0;  // SlaBreached appended
+  uint64_t at_risk = 0;   // SlaAtRisk appended
   uint64_t stale = 0;     // index entries dropped without a breach
   uint64_t errors = 0;
 };
 
-// Appends SlaBreached for every open ticket and callback whose due time has
-// passed, once per due time, reading "now" from the injected clock.
+// Appends SlaAtRisk and SlaBreached for every open ticket and callback whose
+// at-risk or due time has passed, once per due time, reading "now" from the
+// injected clock.
 // Lifecycle: construct, optionally Start() a background thread that calls
 // Tick() every interval, Stop(). Tick() may also be called directly (tests
 // do). Thread-safe; env.store and env.clock must outlive it.
@@ -106,7 +118,8 @@ class SlaTimer {
   SlaTimerStats Stats() const;
 
  private:
-  enum class Outcome { kBreached, kDropped, kKept };  // what became of an index entry
+  // What became of an index entry.
+  enum class Outcome { kBreached, kWarned, kDropped, kKept };
   absl::StatusOr<size_t> Sweep(const char* index);
   absl::StatusOr<Outcome> Process(const char* index, const std::string& value,
                                   const std::string& owner, TimePoint now);
