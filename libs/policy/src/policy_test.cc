@@ -237,17 +237,22 @@ TEST(PolicyTest, DefaultsAreTheTargetsSupportHasAlwaysUsed) {
   EXPECT_TRUE(p.calendars().empty());
 }
 
-TEST(PolicyTest, DefaultsAreTheCreditLimitsBillingUsesToday) {
+// The limits billing has always applied: billing 50.00, support 20.00 EUR,
+// supervisor and admin unlimited and approving; nobody else applies any.
+TEST(PolicyTest, DefaultsAreTheCreditLimitsBillingHasAlwaysUsed) {
   const Policy& p = Policy::Defaults();
-  const billing::CreditPolicy today = billing::CreditPolicy::Defaults();
+  const billing::CreditPolicy credit = billing::CreditPolicy::From(p);
+  const std::map<std::string, int64_t> limit = {
+      {"billing", 5000}, {"support", 2000}, {"supervisor", INT64_MAX}, {"admin", INT64_MAX}};
   for (const auto& [name, role] : p.roles()) {
-    // Applies directly exactly what today's policy applies directly.
-    for (int64_t amount : {0, 1, 1999, 2000, 2001, 4999, 5000, 5001, 1'000'000'000}) {
-      const bool applies = role.unlimited_credit ||
-                           (role.credit_limit && amount <= role.credit_limit->amount_minor());
-      EXPECT_EQ(applies, today.AppliesDirectly(name, amount)) << name << " " << amount;
+    for (int64_t amount : {1, 1999, 2000, 2001, 4999, 5000, 5001, 1'000'000'000}) {
+      v1::Money m;
+      m.set_amount_minor(amount);
+      m.set_currency("EUR");
+      const bool applies = limit.contains(name) && amount <= limit.at(name);
+      EXPECT_EQ(credit.AppliesDirectly(name, m), applies) << name << " " << amount;
     }
-    EXPECT_EQ(role.approves_credits, today.MayApprove(name)) << name;
+    EXPECT_EQ(credit.MayApprove(name), name == "supervisor" || name == "admin") << name;
     if (role.credit_limit) {
       EXPECT_EQ(role.credit_limit->currency(), "EUR") << name;
     }

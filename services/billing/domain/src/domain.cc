@@ -101,23 +101,33 @@ void StampAsCause(const v1::EventEnvelope& cause, const domain::CommandContext& 
 
 // ---- CreditPolicy ----
 
-CreditPolicy CreditPolicy::Defaults() {
-  CreditPolicy p;
-  p.limits[domain::kRoleBilling] = 5000;
-  p.limits[domain::kRoleSupport] = 2000;
-  p.limits[domain::kRoleSupervisor] = std::nullopt;
-  p.limits[domain::kRoleAdmin] = std::nullopt;
-  p.approvers = {domain::kRoleSupervisor, domain::kRoleAdmin};
-  return p;
-}
-
-bool CreditPolicy::AppliesDirectly(const std::string& role, int64_t amount_minor) const {
+bool CreditPolicy::AppliesDirectly(const std::string& role, const v1::Money& amount,
+                                   int64_t last_30_days_minor) const {
   auto it = limits.find(role);
   if (it == limits.end()) return false;
-  return !it->second || amount_minor <= *it->second;
+  const Limit& limit = it->second;
+  if (!limit.currency.empty() && amount.currency() != limit.currency) return false;
+  if (limit.per_grant && amount.amount_minor() > *limit.per_grant) return false;
+  if (limit.per_30_days) {
+    // Compared without overflow: both are validated non-negative amounts.
+    if (last_30_days_minor > *limit.per_30_days ||
+        amount.amount_minor() > *limit.per_30_days - last_30_days_minor) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // ---- AccountState ----
+
+int64_t AccountState::CreditedDirectlySince(const std::string& role, TimePoint since) const {
+  int64_t sum = 0;
+  for (const auto& c : direct_credits) {
+    if (c.role != role || c.at <= since) continue;
+    sum = c.amount_minor > INT64_MAX - sum ? INT64_MAX : sum + c.amount_minor;
+  }
+  return sum;
+}
 
 const ChargeState* AccountState::FindCharge(const std::string& charge_id) const {
   for (const auto& c : charges) {
@@ -251,6 +261,9 @@ void Evolve(AccountState& s, const v1::EventEnvelope& e) {
       c.set_status(p.status());
       c.set_granted_by(e.actor().principal());
       s.credits.push_back(std::move(c));
+      if (p.status() == v1::CREDIT_STATUS_APPLIED) {
+        s.direct_credits.push_back({e.actor().role(), TimeOf(e), p.amount().amount_minor()});
+      }
       AdoptCurrency(s, p.amount());
       break;
     }
@@ -375,7 +388,9 @@ absl::StatusOr<domain::Events> Decide(const AccountState& s, const v1::GrantCred
   p->set_credit_id(ctx.new_id(kCreditPrefix));
   *p->mutable_amount() = cmd.amount();
   p->set_reason(cmd.reason());
-  p->set_status(policy.AppliesDirectly(ctx.actor.role(), cmd.amount().amount_minor())
+  const int64_t recent =
+      s.CreditedDirectlySince(ctx.actor.role(), ctx.now - std::chrono::hours(24 * 30));
+  p->set_status(policy.AppliesDirectly(ctx.actor.role(), cmd.amount(), recent)
                     ? v1::CREDIT_STATUS_APPLIED
                     : v1::CREDIT_STATUS_PENDING_APPROVAL);
   return domain::Events{std::move(e)};

@@ -4,6 +4,7 @@
 
 #include "threadline/domain/test_context.h"
 #include "threadline/installation/domain.h"
+#include "threadline/policy/policy.h"
 #include "threadline/testing/testing.h"
 
 namespace threadline::billing {
@@ -449,6 +450,47 @@ TEST_F(BillingDomainTest, CreditLimitsFollowTheRole) {
   EXPECT_EQ(status_for("admin", 1'000'000), v1::CREDIT_STATUS_APPLIED);
   EXPECT_EQ(status_for("sales", 1), v1::CREDIT_STATUS_PENDING_APPROVAL);
   EXPECT_EQ(status_for("", 1), v1::CREDIT_STATUS_PENDING_APPROVAL);
+}
+
+// An operator may cap what a role credits one customer in 30 days: within
+// it goodwill applies on the call, beyond it waits for a supervisor.
+TEST_F(BillingDomainTest, ThirtyDayCapPerCustomerComesFromThePolicy) {
+  auto parsed = policy::Policy::Parse(R"(
+roles:
+  support:
+    may: ["SupportService/*", "BillingService/GrantCredit"]
+    credit_limit: {amount_minor: 2000, currency: EUR}
+    credit_limit_per_30_days: {amount_minor: 3000, currency: EUR}
+)",
+                                      "cap.yaml");
+  ASSERT_OK(parsed);
+  policy_ = CreditPolicy::From(*parsed);
+  GivenOrder();
+  ctx_.actor.set_role("support");
+  auto first = When(Credit(2000));
+  ASSERT_OK(first);
+  EXPECT_EQ((*first)[0].credit_granted().status(), v1::CREDIT_STATUS_APPLIED);
+  Given(*first);
+  auto second = When(Credit(1500));  // 35.00 in 30 days: over the cap
+  ASSERT_OK(second);
+  EXPECT_EQ((*second)[0].credit_granted().status(), v1::CREDIT_STATUS_PENDING_APPROVAL);
+  Given(*second);                   // pending credits do not count
+  auto third = When(Credit(1000));  // exactly 30.00
+  ASSERT_OK(third);
+  EXPECT_EQ((*third)[0].credit_granted().status(), v1::CREDIT_STATUS_APPLIED);
+  Given(*third);
+  // 31 days later the first two are outside the window.
+  ctx_.now = kNow + std::chrono::hours(24 * 31);
+  auto later = When(Credit(2000));
+  ASSERT_OK(later);
+  EXPECT_EQ((*later)[0].credit_granted().status(), v1::CREDIT_STATUS_APPLIED);
+  // Billing keeps its shipped limit; a limit in another currency applies
+  // nothing directly.
+  EXPECT_TRUE(policy_.AppliesDirectly("billing", Credit(5000).amount()));
+  v1::Money usd;
+  usd.set_amount_minor(100);
+  usd.set_currency("USD");
+  EXPECT_FALSE(policy_.AppliesDirectly("support", usd));
 }
 
 TEST_F(BillingDomainTest, GrantCreditRejections) {

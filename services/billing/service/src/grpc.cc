@@ -25,7 +25,7 @@ class BillingDepartment final : public command::Department {
  public:
   explicit BillingDepartment(const command::DepartmentDeps& deps)
       : env_{deps.store, deps.clock, "billing", v1::DEPARTMENT_BILLING, deps.keys},
-        service_(env_),
+        service_(env_, deps.policy),
         grpc_(NewBillingGrpc(&service_)),
         sales_(env_, deps.bus, SalesReactorOptions(), NewSalesReaction(env_, &counters_)),
         installation_(env_, deps.bus, InstallationReactorOptions(),

@@ -60,12 +60,17 @@ absl::StatusOr<v1::RecordPaymentResponse> BillingService::RecordPayment(
       });
 }
 
+std::shared_ptr<const policy::Policy> BillingService::Policy() const {
+  static const policy::Holder* defaults = new policy::Holder();
+  return (policy_ != nullptr ? policy_ : defaults)->Get();
+}
+
 absl::StatusOr<v1::GrantCreditResponse> BillingService::GrantCredit(
     const command::Invocation& inv, const v1::GrantCreditRequest& r) {
   return OnAccount<v1::GrantCreditRequest, v1::GrantCreditResponse>(
       env_, inv, r,
       [&](const AccountState& s, const domain::CommandContext& ctx) {
-        return Decide(s, r, ctx, policy_);
+        return Decide(s, r, ctx, CreditPolicy::From(*Policy()));
       },
       [](v1::GrantCreditResponse& resp, const command::Outcome& o) {
         for (const auto& e : o.events) {
@@ -82,7 +87,7 @@ absl::StatusOr<v1::ApproveCreditResponse> BillingService::ApproveCredit(
   return OnAccount<v1::ApproveCreditRequest, v1::ApproveCreditResponse>(
       env_, inv, r,
       [&](const AccountState& s, const domain::CommandContext& ctx) {
-        return Decide(s, r, ctx, policy_);
+        return Decide(s, r, ctx, CreditPolicy::From(*Policy()));
       },
       AckOnly<v1::ApproveCreditResponse>);
 }

@@ -67,16 +67,23 @@ export function renderCard(node, c) {
   const guidance = (c.guidance || []).map((g) =>
       el('li', {class: 'flag', 'data-code': g.code}, el('strong', {text: g.message || g.code})));
   const tickets = c.openTickets || [];
+  // A ticket's service level: breached, waiting on the customer (clocks
+  // stopped), or due, at risk when warned; and the first answer's due time
+  // until someone has answered.
+  const sla = (t) => [
+    t.slaBreached ? el('span', {class: 'badge bad', text: 'SLA breached'}) :
+    t.paused ? el('span', {class: 'badge', text: 'Waiting on customer'}) :
+    el('span', {}, t.atRisk ? el('span', {class: 'badge warn', text: 'At risk'}) : '',
+        t.atRisk ? ' ' : '', 'SLA due ', timeEl(t.slaDueAt)),
+    t.firstResponseDueAt && !t.paused ?
+      el('span', {}, ' · answer by ', timeEl(t.firstResponseDueAt)) : '',
+  ];
   const complaints = tickets.filter(isComplaint).map((t) => el('li', {class: 'alert'},
       el('strong', {text: t.subject || 'Complaint'}),
-      ` — ${t.tier ? `tier ${t.tier}, ` : ''}`,
-      t.slaBreached ? el('span', {class: 'badge bad', text: 'SLA breached'}) :
-                      el('span', {}, 'SLA due ', timeEl(t.slaDueAt))));
+      ` — ${t.tier ? `tier ${t.tier}, ` : ''}`, ...sla(t)));
   const otherTickets = tickets.filter((t) => !isComplaint(t)).map((t) => el('li', {},
       `${t.subject || enumName(t.category, 'TICKET_CATEGORY_') || 'Ticket'} — ` +
-      `${t.tier ? `tier ${t.tier}, ` : ''}`,
-      t.slaBreached ? el('span', {class: 'badge bad', text: 'SLA breached'}) :
-                      el('span', {}, 'SLA due ', timeEl(t.slaDueAt))));
+      `${t.tier ? `tier ${t.tier}, ` : ''}`, ...sla(t)));
   const commitments = (c.commitments || [])
       .filter((m) => m.state !== 'COMMITMENT_STATE_KEPT')
       .sort((a, b) => rank(a.state) - rank(b.state))

@@ -25,6 +25,10 @@
 #include "threadline/v1/installation.pb.h"
 #include "threadline/v1/sales.pb.h"
 
+namespace threadline::policy {
+class Policy;
+}
+
 namespace threadline::billing {
 
 inline constexpr std::string_view kAccountAggregate = "account";
@@ -37,22 +41,37 @@ inline constexpr std::string_view kDisputePrefix = "dsp";
 // Hold reason of a charge scheduled for an item that needs installation.
 inline constexpr std::string_view kAwaitingInstallation = "awaiting installation";
 
-// Who may give how much credit without asking: configuration, passed to
-// GrantCredit and ApproveCredit. Roles are the actor roles of the context,
-// compared exactly (lower case by convention).
+// Who may give how much credit without asking: from the operator's policy
+// (policy::Policy roles: credit_limit, credit_limit_per_30_days,
+// approves_credits), passed to GrantCredit and ApproveCredit. Roles are the
+// actor roles of the context, compared exactly (lower case by convention).
 struct CreditPolicy {
-  // Largest credit, in minor units of the account's currency, a role may
-  // apply on its own; std::nullopt means no limit. A role not listed may
-  // apply none: its credits wait for approval.
-  std::map<std::string, std::optional<int64_t>> limits;
+  struct Limit {
+    // Largest credit one grant may apply on its own, in minor units of
+    // `currency`; std::nullopt means no limit.
+    std::optional<int64_t> per_grant;
+    std::string currency;  // of per_grant and per_30_days; "" with no limit
+    // Most the role may credit one customer directly in any 30 days.
+    std::optional<int64_t> per_30_days;
+  };
+  // A role not listed may apply none: its credits wait for approval.
+  std::map<std::string, Limit> limits;
   // Roles that may approve pending credits.
   std::set<std::string> approvers;
 
-  // billing 50.00, support 20.00, supervisor and admin unlimited; supervisor
-  // and admin approve. Front-line support can settle a small complaint on
-  // the call instead of "I must ask my supervisor".
+  // From the policy's roles (src/credit_policy.cc, apart so that the pure
+  // rules here build without the policy library).
+  static CreditPolicy From(const policy::Policy& policy);
+  // The shipped policy's: billing 50.00, support 20.00 EUR, supervisor and
+  // admin unlimited; supervisor and admin approve. Front-line support can
+  // settle a small complaint on the call instead of "I must ask my
+  // supervisor".
   static CreditPolicy Defaults();
-  bool AppliesDirectly(const std::string& role, int64_t amount_minor) const;
+  // Whether `role` may apply `amount` at once, when it has already credited
+  // this customer `last_30_days_minor` directly in the last 30 days. An
+  // amount in another currency than the role's limit waits for approval.
+  bool AppliesDirectly(const std::string& role, const v1::Money& amount,
+                       int64_t last_30_days_minor = 0) const;
   bool MayApprove(const std::string& role) const { return approvers.contains(role); }
 };
 
@@ -73,6 +92,13 @@ struct AccountState {
   std::vector<ChargeState> charges;  // in scheduling order
   std::vector<v1::InvoiceIssued> invoices;
   std::vector<v1::Credit> credits;
+  // Credits applied at once when granted, by role and time: the 30-day caps.
+  struct DirectCredit {
+    std::string role;
+    TimePoint at;
+    int64_t amount_minor = 0;
+  };
+  std::vector<DirectCredit> direct_credits;
   std::vector<v1::Dispute> disputes;
   int64_t balance_minor = 0;  // ApplyToBalance over the stream
 
@@ -82,6 +108,8 @@ struct AccountState {
   const ChargeState* FindCharge(const std::string& charge_id) const;
   const v1::InvoiceIssued* FindInvoice(const std::string& invoice_id) const;
   const v1::Credit* FindCredit(const std::string& credit_id) const;
+  // What `role` credited directly in (since, now]; saturates.
+  int64_t CreditedDirectlySince(const std::string& role, TimePoint since) const;
   const v1::Dispute* FindDispute(const std::string& dispute_id) const;
 };
 

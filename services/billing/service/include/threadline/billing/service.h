@@ -14,6 +14,7 @@
 #include "threadline/command/department.h"
 #include "threadline/command/reactor.h"
 #include "threadline/command/runner.h"
+#include "threadline/policy/holder.h"
 #include "threadline/v1/billing.grpc.pb.h"
 
 namespace threadline::billing {
@@ -35,8 +36,10 @@ inline constexpr char kParkedOrders[] = "billing_parked_order";
 // Thread-safe; the store (and clock) must outlive it.
 class BillingService {
  public:
-  explicit BillingService(command::Env env, CreditPolicy policy = CreditPolicy::Defaults())
-      : env_(std::move(env)), policy_(std::move(policy)) {}
+  // `policy` (the operator's, reloaded on SIGHUP: credit limits and who
+  // approves) must outlive the service; null: the shipped defaults.
+  explicit BillingService(command::Env env, const policy::Holder* policy = nullptr)
+      : env_(std::move(env)), policy_(policy) {}
 
   absl::StatusOr<v1::IssueInvoiceResponse> IssueInvoice(const command::Invocation& inv,
                                                         const v1::IssueInvoiceRequest& r);
@@ -57,8 +60,10 @@ class BillingService {
   absl::StatusOr<v1::Account> GetAccount(const v1::GetAccountRequest& r);
 
  private:
+  std::shared_ptr<const policy::Policy> Policy() const;
+
   command::Env env_;
-  CreditPolicy policy_;
+  const policy::Holder* policy_;
 };
 
 // The gRPC face of BillingService: authenticates, authorises, converts.
