@@ -152,7 +152,16 @@ std::string Renderer::Card(const v1::CustomerContext& c) const {
     for (const auto& t : c.open_tickets()) {
       o << "  " << t.category() << " [" << t.tier() << "] " << t.subject() << "  SLA "
         << FormatTime(t.sla_due_at().seconds())
-        << (t.sla_breached() ? Paint(" BREACHED", "31") : "") << "\n";
+        << (t.sla_breached() ? Paint(" BREACHED", "31") : "")
+        << (t.paused() ? "  waiting on the customer" : "")
+        << (t.at_risk() && !t.sla_breached() ? Paint(" AT RISK", "33") : "") << "\n";
+    }
+  }
+  if (!c.recent_resolved_tickets().empty()) {
+    o << Paint("Recently resolved", "1") << "\n";
+    for (const auto& t : c.recent_resolved_tickets()) {
+      o << "  " << t.category() << " " << t.subject() << "  resolved "
+        << FormatTime(t.resolved_at().seconds()) << ": " << t.resolution() << "\n";
     }
   }
   if (!c.open_callbacks().empty()) {

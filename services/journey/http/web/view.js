@@ -84,6 +84,9 @@ export function renderCard(node, c) {
   const otherTickets = tickets.filter((t) => !isComplaint(t)).map((t) => el('li', {},
       `${t.subject || enumName(t.category, 'TICKET_CATEGORY_') || 'Ticket'} — ` +
       `${t.tier ? `tier ${t.tier}, ` : ''}`, ...sla(t)));
+  const resolved = (c.recentResolvedTickets || []).map((t) => el('li', {},
+      `${t.subject || enumName(t.category, 'TICKET_CATEGORY_') || 'Ticket'} — resolved `,
+      timeEl(t.resolvedAt), t.resolution ? `: ${t.resolution}` : ''));
   const commitments = (c.commitments || [])
       .filter((m) => m.state !== 'COMMITMENT_STATE_KEPT')
       .sort((a, b) => rank(a.state) - rank(b.state))
@@ -122,6 +125,7 @@ export function renderCard(node, c) {
     section('Next appointment', 'appointment', appointment),
     section('Callbacks', 'callbacks', callbacks),
     section('Other open tickets', 'tickets', otherTickets),
+    section('Recently resolved', 'resolved', resolved),
     section('Products', 'products', products),
     section('Account', 'account', balance),
   ].filter(Boolean);

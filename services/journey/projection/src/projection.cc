@@ -88,6 +88,9 @@ void AgeOutClosedCommitments(v1::CustomerContext& card) {
   });
 }
 
+// Resolved tickets a card keeps, most recent first.
+constexpr int kRecentResolvedTickets = 5;
+
 // The clocks an event decided: due times shown, a new clock not at risk
 // (yet); a clock the event leaves unset keeps going.
 void ApplyClocks(const v1::SlaClocks& c, v1::OpenTicketView& t) {
@@ -525,11 +528,51 @@ void ApplyToCard(const v1::EventEnvelope& e, v1::CustomerContext& card) {
       }
       break;
     }
-    case v1::EventEnvelope::kTicketResolved:
-      EraseIf(card.mutable_open_tickets(), [&](const v1::OpenTicketView& t) {
-        return t.ticket_id() == e.ticket_resolved().ticket_id();
-      });
+    case v1::EventEnvelope::kTicketResolved: {
+      const auto& p = e.ticket_resolved();
+      auto* open = card.mutable_open_tickets();
+      for (int i = 0; i < open->size(); ++i) {
+        if (open->Get(i).ticket_id() != p.ticket_id()) continue;
+        v1::OpenTicketView done = open->Get(i);
+        open->DeleteSubrange(i, 1);
+        done.clear_first_response_due_at();
+        done.set_paused(false);
+        done.set_at_risk(false);
+        *done.mutable_resolved_at() = e.occurred_at();
+        done.set_resolution(p.resolution());
+        auto* recent = card.mutable_recent_resolved_tickets();
+        recent->Add(std::move(done));
+        // Most recent first.
+        std::rotate(recent->rbegin(), recent->rbegin() + 1, recent->rend());
+        if (recent->size() > kRecentResolvedTickets) {
+          recent->DeleteSubrange(kRecentResolvedTickets, recent->size() - kRecentResolvedTickets);
+        }
+        break;
+      }
       break;
+    }
+    case v1::EventEnvelope::kTicketReopened: {
+      const auto& p = e.ticket_reopened();
+      v1::OpenTicketView reopened;
+      reopened.set_ticket_id(p.ticket_id());
+      auto* recent = card.mutable_recent_resolved_tickets();
+      for (int i = 0; i < recent->size(); ++i) {
+        if (recent->Get(i).ticket_id() != p.ticket_id()) continue;
+        reopened = recent->Get(i);
+        recent->DeleteSubrange(i, 1);
+        break;
+      }
+      // Resolved too long ago to be on the card: shown by its id.
+      reopened.clear_resolved_at();
+      reopened.clear_resolution();
+      reopened.set_sla_breached(false);
+      *reopened.mutable_sla_due_at() = p.sla_due_at();
+      *reopened.mutable_resolution_due_at() = p.sla_due_at();
+      ApplyClocks(p.clocks(), reopened);
+      reopened.set_at_risk(false);
+      *card.add_open_tickets() = std::move(reopened);
+      break;
+    }
     case v1::EventEnvelope::kSlaBreached:
       for (auto& t : *card.mutable_open_tickets()) {
         if (t.ticket_id() != e.sla_breached().ticket_id()) continue;
@@ -666,6 +709,11 @@ void RefreshDerived(v1::CustomerContext& card, TimePoint now) {
   }
   bool open_complaint = false;
   for (const auto& t : card.open_tickets()) open_complaint |= t.category() == "complaint";
+  bool recent_complaint = false;
+  for (const auto& t : card.recent_resolved_tickets()) {
+    recent_complaint |= t.category() == "complaint" &&
+                        domain::FromProto(t.resolved_at()) > now - std::chrono::hours(24 * 7);
+  }
 
   card.clear_guidance();
   auto flag = [&card](const char* code, const char* message) {
@@ -674,6 +722,9 @@ void RefreshDerived(v1::CustomerContext& card, TimePoint now) {
     g->set_message(message);
   };
   if (open_complaint) flag("OPEN_COMPLAINT", "open complaint — resolve before any sales contact");
+  if (recent_complaint && !open_complaint) {
+    flag("RECENT_COMPLAINT", "a complaint was resolved this week — ask whether all is well now");
+  }
   if (commitment_broken) {
     flag("COMMITMENT_BROKEN", "a promise to this customer was broken — acknowledge it first");
   }

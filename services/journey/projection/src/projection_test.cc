@@ -186,6 +186,52 @@ TEST_F(CardTest, TicketClocksShowDueTimesPausesAndWarnings) {
   EXPECT_EQ(ToEntry(warned).summary(), "First response target at risk");
 }
 
+// Last week's complaint stays on the card once resolved, and a reopened
+// ticket is open again with its subject.
+TEST_F(CardTest, ResolvedTicketsStayInViewAndReopenedOnesComeBack) {
+  for (int i = 1; i <= 6; ++i) {
+    auto t = At(i * 10);
+    auto* p = t.mutable_ticket_opened();
+    p->set_ticket_id("tkt_" + std::to_string(i));
+    p->set_category(v1::TICKET_CATEGORY_COMPLAINT);
+    p->set_subject("complaint " + std::to_string(i));
+    Apply(t);
+    auto done = At(i * 10 + 1);
+    done.mutable_ticket_resolved()->set_ticket_id("tkt_" + std::to_string(i));
+    done.mutable_ticket_resolved()->set_resolution("sorted " + std::to_string(i));
+    Apply(done);
+  }
+  EXPECT_EQ(card_.open_tickets_size(), 0);
+  ASSERT_EQ(card_.recent_resolved_tickets_size(), 5);                // the oldest left the card
+  EXPECT_EQ(card_.recent_resolved_tickets(0).ticket_id(), "tkt_6");  // most recent first
+  EXPECT_EQ(card_.recent_resolved_tickets(0).resolution(), "sorted 6");
+  EXPECT_EQ(card_.recent_resolved_tickets(0).resolved_at().seconds(),
+            domain::ToProto(kNow + std::chrono::seconds(61)).seconds());
+  EXPECT_EQ(card_.recent_resolved_tickets(4).ticket_id(), "tkt_2");
+  RefreshDerived(card_, kNow + std::chrono::hours(24));
+  EXPECT_TRUE(HasFlag("RECENT_COMPLAINT"));
+  RefreshDerived(card_, kNow + std::chrono::hours(24 * 8));
+  EXPECT_FALSE(HasFlag("RECENT_COMPLAINT"));
+
+  auto reopen = At(100);
+  reopen.mutable_ticket_reopened()->set_ticket_id("tkt_4");
+  *reopen.mutable_ticket_reopened()->mutable_sla_due_at() =
+      domain::ToProto(kNow + std::chrono::hours(8));
+  Apply(reopen);
+  ASSERT_EQ(card_.open_tickets_size(), 1);
+  EXPECT_EQ(card_.open_tickets(0).subject(), "complaint 4");
+  EXPECT_EQ(card_.open_tickets(0).category(), "complaint");
+  EXPECT_FALSE(card_.open_tickets(0).has_resolved_at());
+  EXPECT_EQ(domain::FromProto(card_.open_tickets(0).sla_due_at()), kNow + std::chrono::hours(8));
+  EXPECT_EQ(card_.recent_resolved_tickets_size(), 4);
+  // One that left the card comes back by its id.
+  auto old = At(110);
+  old.mutable_ticket_reopened()->set_ticket_id("tkt_1");
+  Apply(old);
+  ASSERT_EQ(card_.open_tickets_size(), 2);
+  EXPECT_EQ(card_.open_tickets(1).ticket_id(), "tkt_1");
+}
+
 TEST_F(CardTest, ComplaintAndHeldChargeRaiseGuidance) {
   auto t = At(0);
   auto* p = t.mutable_ticket_opened();
