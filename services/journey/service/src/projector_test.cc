@@ -490,6 +490,65 @@ TEST_F(ProjectorTest, BadTimelineFiltersAndSubscriptionsNameTheField) {
   EXPECT_THAT(subscribe_error(too_many), ::testing::StartsWith("customer_ids"));
 }
 
+// Page tokens are opaque and continue only the request they were given for
+// (AIP-158); a token of an earlier build (hex) still continues.
+TEST_F(ProjectorTest, PageTokensAreOpaqueAndBoundToTheirRequest) {
+  auto p = OpenProjector("journey");
+  ASSERT_OK(p->Start());
+  Publish(Registered(0, "e0"));
+  for (int i = 1; i <= 4; ++i) Publish(Contact(i, "c" + std::to_string(i)));
+  ASSERT_TRUE(WaitFor([&] { return TimelineIds(*p).size() == 5; }));
+  v1::GetTimelineRequest first;
+  first.set_customer_id(kCustomer);
+  first.set_page_size(2);
+  auto page1 = p->GetTimeline(first);
+  ASSERT_OK(page1);
+  ASSERT_EQ(page1->entries_size(), 2);
+  const std::string token = page1->next_page_token();
+  ASSERT_THAT(token, ::testing::StartsWith("t1."));
+  // Not the hex of a key any more.
+  EXPECT_EQ(token.find(kCustomer), std::string::npos);
+
+  // The next page, with another page size (allowed).
+  v1::GetTimelineRequest next = first;
+  next.set_page_token(token);
+  next.set_page_size(10);
+  auto page2 = p->GetTimeline(next);
+  ASSERT_OK(page2);
+  ASSERT_EQ(page2->entries_size(), 3);
+  EXPECT_NE(page2->entries(0).event_id(), page1->entries(1).event_id());
+  EXPECT_TRUE(page2->next_page_token().empty());
+
+  // Changed filters with the old token: refused.
+  v1::GetTimelineRequest filtered = next;
+  filtered.add_channels(v1::CHANNEL_PHONE);
+  auto refused = p->GetTimeline(filtered);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("was given for another request"));
+  // A tampered token: refused.
+  v1::GetTimelineRequest tampered = next;
+  tampered.set_page_token("t1.!!!");
+  EXPECT_EQ(p->GetTimeline(tampered).status().code(), absl::StatusCode::kInvalidArgument);
+
+  // A hex token as earlier builds gave them: the order of the last entry.
+  const auto ids = TimelineIds(*p);
+  v1::GetTimelineRequest all;
+  all.set_customer_id(kCustomer);
+  auto everything = p->GetTimeline(all);
+  ASSERT_OK(everything);
+  ASSERT_EQ(everything->entries_size(), 5);
+  v1::EventEnvelope second;
+  second.set_event_id(everything->entries(1).event_id());
+  *second.mutable_occurred_at() = everything->entries(1).occurred_at();
+  v1::GetTimelineRequest legacy = first;
+  legacy.set_page_token(keys::Hex(keys::Order(second)));
+  auto legacy_page = p->GetTimeline(legacy);
+  ASSERT_OK(legacy_page);
+  ASSERT_EQ(legacy_page->entries_size(), 2);
+  EXPECT_EQ(legacy_page->entries(0).event_id(), everything->entries(2).event_id());
+  EXPECT_EQ(ids.size(), 5u);
+}
+
 TEST_F(ProjectorTest, EveryEntryIsPublishedToTheJourneyTopic) {
   auto p = OpenProjector("journey");
   ASSERT_OK(p->Start());

@@ -3,6 +3,7 @@
 #include <optional>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "threadline/common/status.h"
 #include "threadline/domain/domain.h"
 #include "threadline/domain/validate.h"
@@ -45,6 +46,54 @@ absl::Status ValidateTimelineFilters(const v1::GetTimelineRequest& r) {
   return absl::OkStatus();
 }
 
+// A page token is opaque and bound to the request it continues (AIP-158):
+// "t1." and, base64url, a hash of the request without page_token and
+// page_size, then the timeline order of the last entry returned. A token
+// with other filters, or of another customer, is refused.
+constexpr std::string_view kTokenPrefix = "t1.";
+
+uint64_t RequestHash(v1::GetTimelineRequest r) {
+  r.clear_page_token();
+  r.clear_page_size();
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char c : domain::DeterministicBytes(r)) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string MakePageToken(const v1::GetTimelineRequest& r, const std::string& last_order) {
+  std::string raw(8, '\0');
+  const uint64_t h = RequestHash(r);
+  for (int i = 0; i < 8; ++i) raw[i] = static_cast<char>(h >> (56 - 8 * i));
+  raw += last_order;
+  return std::string(kTokenPrefix) + absl::WebSafeBase64Escape(raw);
+}
+
+// The order to continue after. Hex tokens from builds before opaque tokens
+// still continue (they name no filters, so none are checked).
+absl::StatusOr<std::string> ReadPageToken(const v1::GetTimelineRequest& r) {
+  const std::string& token = r.page_token();
+  if (!token.starts_with(kTokenPrefix)) {
+    auto legacy = keys::Unhex(token);
+    if (!legacy) return absl::InvalidArgumentError("page_token: not a token from this API");
+    return *legacy;
+  }
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(token.substr(kTokenPrefix.size()), &raw) || raw.size() < 8) {
+    return absl::InvalidArgumentError("page_token: not a token from this API");
+  }
+  uint64_t h = 0;
+  for (int i = 0; i < 8; ++i) h = (h << 8) | static_cast<unsigned char>(raw[i]);
+  if (h != RequestHash(r)) {
+    return absl::InvalidArgumentError(
+        "page_token: was given for another request; keep customer_id, departments, channels "
+        "and time_range as they were, or start again without a page_token");
+  }
+  return raw.substr(8);
+}
+
 absl::StatusOr<bool> CustomerKnown(const JourneyStore& store, const std::string& customer) {
   std::string v;
   return store.Get(Family::kCards, keys::CardKey(customer), &v, "reading a context card");
@@ -66,9 +115,8 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(const JourneyStore& store,
   std::string prefix = keys::CustomerPrefix(r.customer_id());
   std::string start = prefix;
   if (!r.page_token().empty()) {
-    auto token = keys::Unhex(r.page_token());
-    if (!token) return absl::InvalidArgumentError("page_token: not a token from this API");
-    start = prefix + *token;
+    ASSIGN_OR_RETURN(std::string after, ReadPageToken(r));
+    start = prefix + after;
     start.push_back('\0');  // strictly after the last entry returned
   } else if (r.has_time_range() && r.time_range().has_start()) {
     start += keys::OrderFrom(domain::FromProto(r.time_range().start()));
@@ -96,7 +144,7 @@ absl::StatusOr<v1::GetTimelineResponse> GetTimeline(const JourneyStore& store,
     if (out.entries_size() == page_size) {
       it->Next();
       if (it->Valid() && it->key().starts_with(prefix)) {
-        out.set_next_page_token(keys::Hex(last_order));
+        out.set_next_page_token(MakePageToken(r, last_order));
       }
       break;
     }
