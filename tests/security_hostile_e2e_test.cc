@@ -666,6 +666,11 @@ std::vector<Case> HostileCases(const Seed& s) {
 
   const std::string kAssignT = "SupportService/AssignTicket";
   add(kAssignT, "tier 999", WithEnum(AssignTicket(s), "tier", 999), INVALID, "tier");
+  add(kAssignT, "reply with control characters",
+      With(AssignTicket(s), [](auto& r) { r.set_reply(kControl); }), INVALID, "reply");
+  add(kAssignT, "reply of 5,000 characters",
+      With(AssignTicket(s), [](auto& r) { r.set_reply(std::string(5000, 'a')); }), INVALID,
+      "reply");
   add(kAssignT, "neither team nor agent",
       With(AssignTicket(s),
            [](auto& r) {

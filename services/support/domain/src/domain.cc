@@ -370,6 +370,7 @@ absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::AssignTick
   RETURN_IF_ERROR(ValidateTicketId(cmd.ticket_id()));
   RETURN_IF_ERROR(ValidateText("team", cmd.team(), domain::kMaxNameLength, false));
   RETURN_IF_ERROR(ValidateText("agent", cmd.agent(), domain::kMaxNameLength, false));
+  RETURN_IF_ERROR(ValidateText("reply", cmd.reply(), domain::kMaxTextLength, false));
   if (cmd.team().empty() && cmd.agent().empty()) {
     return absl::InvalidArgumentError("team, agent: set a team, an agent or both");
   }
@@ -383,7 +384,15 @@ absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::AssignTick
   p->set_team(cmd.team());
   p->set_agent(cmd.agent());
   p->set_tier(cmd.tier() != v1::SUPPORT_TIER_UNSPECIFIED ? cmd.tier() : s.tier);
-  return domain::Events{std::move(e)};
+  domain::Events events{std::move(e)};
+  if (!cmd.reply().empty()) {
+    v1::EventEnvelope reply;
+    auto* r = reply.mutable_interaction_added();
+    r->set_ticket_id(s.ticket_id);
+    r->set_note(cmd.reply());
+    events.push_back(std::move(reply));
+  }
+  return events;
 }
 
 absl::StatusOr<domain::Events> Decide(const TicketState& s, const v1::EscalateTicketRequest& cmd,

@@ -459,6 +459,26 @@ TEST_F(SupportDomainTest, AnAgentsAnswerStopsTheFirstResponseClock) {
   EXPECT_THAT(When(Reply(true, true)), IsError(kInvalid, "internal: a customer's message"));
 }
 
+TEST_F(SupportDomainTest, AnAssignmentWithAReplyAnswersTheCustomer) {
+  policy_ = ClockPolicy();
+  GivenTicket(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_HIGH);
+  v1::AssignTicketRequest assign;
+  assign.set_ticket_id(kTicket);
+  assign.set_agent("piet");
+  Given(When(assign));
+  EXPECT_FALSE(ToView(ticket_).has_first_responded_at());  // an assignment alone answers nobody
+  ctx_.now = kNow + minutes(20);
+  assign.set_reply("Piet from our fibre team takes this over and calls you today.");
+  auto events = When(assign);
+  ASSERT_OK(events);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[1].interaction_added().note(), assign.reply());
+  Given(*events);
+  EXPECT_EQ(FromProto(ToView(ticket_).first_responded_at()), kNow + minutes(20));
+  assign.set_reply("bad\x1b");
+  EXPECT_THAT(When(assign), IsError(kInvalid, "reply: "));
+}
+
 TEST_F(SupportDomainTest, WaitingOnTheCustomerStopsTheClocksUntilTheyAnswer) {
   policy_ = ClockPolicy();
   GivenTicket(v1::TICKET_CATEGORY_COMPLAINT, v1::TICKET_PRIORITY_HIGH);

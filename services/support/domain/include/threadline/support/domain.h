@@ -124,7 +124,9 @@ void Evolve(TicketState& state, const v1::EventEnvelope& event);
                                                     const v1::ResumeTicketRequest& cmd,
                                                     const domain::CommandContext& ctx,
                                                     const SlaPolicy& policy);
-// Team and/or agent; tier optional (unset keeps the current tier).
+// Team and/or agent; tier optional (unset keeps the current tier). A reply
+// is recorded as the agent's interaction: an assignment with a reply answers
+// the customer (first response).
 [[nodiscard]] absl::StatusOr<domain::Events> Decide(const TicketState& state,
                                                     const v1::AssignTicketRequest& cmd,
                                                     const domain::CommandContext& ctx);
