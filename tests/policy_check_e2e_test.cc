@@ -1,6 +1,7 @@
 // `threadline policy check FILE` through the real binary: a good file
-// prints its digest and summary on stdout and exits 0; a bad one prints
-// file, line, key and reason on stderr and exits 1.
+// prints its digest and summary on stdout and exits 0; a bad one (roles
+// that name no method included) prints file, line, key and reason on
+// stderr and exits 1.
 
 #include <gmock/gmock.h>
 #include <sys/wait.h>
@@ -93,6 +94,20 @@ TEST(PolicyCheckE2E, ABadFileFailsWithLineAndKeyOnStderr) {
   EXPECT_EQ(run.err, "threadline: " + file +
                          ":4: sla.tickets[0].prority: unknown key; known: category, priority, "
                          "first_response, resolution\n");
+  EXPECT_EQ(run.out, "");
+}
+
+// What `serve --policy-file` refuses, the check refuses too: a pattern of
+// valid form that names no method of any service.
+TEST(PolicyCheckE2E, ARoleThatNamesNoMethodFails) {
+  TempDir dir;
+  const std::string file = (dir.path() / "policy.yaml").string();
+  std::ofstream(file)
+      << "roles:\n  support:\n    may: [\"SupportService/*\", \"TicketService/*\"]\n";
+  const Outcome run = Threadline(dir, {"policy", "check", file});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.err, StartsWith("threadline: " + file +
+                                  ": roles.support.may[1]: 'TicketService/*' names no method of "));
   EXPECT_EQ(run.out, "");
 }
 

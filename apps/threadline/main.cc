@@ -202,9 +202,11 @@ int VerifyStore(const std::string& path) {
 }
 
 // `threadline policy check`: 0 and a summary when the file is a valid
-// policy, 1 and the reason (file, line, key) on stderr when it is not.
+// policy, 1 and the reason (file, line, key) on stderr when it is not: what
+// `serve --policy-file` would refuse to start with, roles that name no
+// method included.
 int CheckPolicy(const std::string& file) {
-  auto policy = threadline::policy::Policy::Load(file);
+  auto policy = threadline::app::LoadPolicyFile(file);
   if (!policy.ok()) {
     std::cerr << "threadline: " << policy.status().message() << "\n";
     return 1;
@@ -248,6 +250,12 @@ int main(int argc, char** argv) {
       ->add_option("--tokens-file", options.tokens_file,
                    "bearer tokens, one 'TOKEN PRINCIPAL ROLE' per line")
       ->envname("THREADLINE_TOKENS_FILE");
+  serve
+      ->add_option("--policy-file", options.policy_file,
+                   "the operator's policy (YAML: SLA targets, business hours, roles), re-read on "
+                   "SIGHUP; check one with `threadline policy check FILE` (default: the shipped "
+                   "policy)")
+      ->envname("THREADLINE_POLICY_FILE");
   serve
       ->add_option("--previous-master-key-file", options.previous_master_key_file,
                    "the master key before a rotation: the vault is rewrapped at start-up")
@@ -405,6 +413,14 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // A policy file that does not load is a bad flag: refused before anything
+  // starts, with its file, line and key.
+  auto loaded = threadline::app::LoadPolicyFile(options.policy_file);
+  if (!loaded.ok()) {
+    std::cerr << "threadline: --policy-file: " << loaded.status().message() << "\n";
+    return 2;
+  }
+  options.policy = *std::move(loaded);
   // Block termination signals before any thread starts, so only the wait
   // below receives them.
   threadline::server::BlockTerminationSignals();
@@ -423,6 +439,7 @@ int main(int argc, char** argv) {
     int sig = threadline::server::WaitForTermination();
     if (sig == SIGHUP) {
       (*suite)->ReloadTokens();
+      (*suite)->ReloadPolicy();
       continue;
     }
     break;

@@ -1,6 +1,7 @@
 #include "suite.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -27,11 +28,14 @@
 #include "threadline/metrics/exporter.h"
 #include "threadline/outbox/recover.h"
 #include "threadline/outbox/relay.h"
+#include "threadline/policy/holder.h"
+#include "threadline/policy/record.h"
 #include "threadline/privacy/sealing_store.h"
 #include "threadline/privacy/vault.h"
 #include "threadline/privacy_service/peers.h"
 #include "threadline/privacy_service/service.h"
 #include "threadline/sales/service.h"
+#include "threadline/server/auth.h"
 #include "threadline/server/server.h"
 #include "threadline/support/service.h"
 #include "threadline/v1/billing.grpc.pb.h"
@@ -215,6 +219,7 @@ absl::StatusOr<privacy::Key> LoadMasterKey(const std::string& file, const std::s
 // One department: its store, the relay that publishes it, its service.
 struct Department {
   std::string name;
+  v1::Department department = v1::DEPARTMENT_UNSPECIFIED;
   std::unique_ptr<eventstore::EventStore> store;
   std::unique_ptr<privacy::SealingStore> sealed;  // in front of store, with a vault
   std::unique_ptr<bus::Publisher> publisher;
@@ -243,6 +248,15 @@ class SuiteImpl final : public Suite {
   ~SuiteImpl() override { Shutdown(); }
 
   absl::Status Init() {
+    // The policy first: the roles it gives are checked on the first call,
+    // and every department decides with it.
+    if (!options_.policy) {
+      ASSIGN_OR_RETURN(options_.policy, LoadPolicyFile(options_.policy_file));
+    }
+    RETURN_IF_ERROR(server::SetAccessPolicy(*options_.policy));
+    // From here on the holder has the policy in force; the option is spent.
+    policy_ = std::make_unique<policy::Holder>(*std::move(options_.policy));
+    options_.policy.reset();
     std::error_code ec;
     std::filesystem::create_directories(options_.data_dir, ec);
     if (ec) {
@@ -324,6 +338,8 @@ class SuiteImpl final : public Suite {
       Log().Info("metrics", {{"listen", options_.metrics_listen}, {"port", metrics_->port()}});
     }
     serving_started_ = true;
+    Log().Info("policy in force",
+               {{"file", PolicyFileName()}, {"digest", policy_->Get()->digest()}});
     Log().Info("serving", {{"listen", options_.listen},
                            {"port", server_->port()},
                            {"bus", options_.kafka_brokers.empty() ? "embedded" : "kafka"}});
@@ -374,7 +390,77 @@ class SuiteImpl final : public Suite {
     if (server_) server_->ReloadTokens();
   }
 
+  void ReloadPolicy() override {
+    if (!policy_) return;
+    if (options_.policy_file.empty()) {
+      Log().Info("no --policy-file to reload: the shipped policy stays in force",
+                 {{"digest", policy_->Get()->digest()}});
+      return;
+    }
+    const std::shared_ptr<const policy::Policy> running = policy_->Get();
+    auto next = LoadPolicyFile(options_.policy_file);
+    // Each counter moves once its reload is logged and recorded, so whoever
+    // watches the metrics sees the whole of it.
+    if (next.ok() && next->digest() == running->digest()) {
+      Log().Info("policy unchanged",
+                 {{"file", options_.policy_file}, {"digest", running->digest()}});
+      // A store that could not record the last change records it now.
+      RecordPolicy(*running);
+      reloads_unchanged_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    // SetAccessPolicy checks again what LoadPolicyFile checked, and on an
+    // error leaves the table in force; the holder is set only after it.
+    absl::Status refused = next.ok() ? server::SetAccessPolicy(*next) : next.status();
+    if (!refused.ok()) {
+      Log().Error("policy file refused; the running policy stays in force",
+                  {{"file", options_.policy_file},
+                   {"error", std::string(refused.message())},
+                   {"digest", running->digest()}});
+      reloads_refused_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    policy_->Set(*std::move(next));
+    const std::shared_ptr<const policy::Policy> now = policy_->Get();
+    Log().Info("policy changed", {{"file", options_.policy_file},
+                                  {"previous_digest", running->digest()},
+                                  {"digest", now->digest()}});
+    RecordPolicy(*now);
+    reloads_applied_.fetch_add(1, std::memory_order_relaxed);
+  }
+
  private:
+  std::string PolicyFileName() const {
+    return options_.policy_file.empty() ? "(shipped)" : options_.policy_file;
+  }
+
+  // Records `p` in every department store of this process whose last
+  // PolicyChanged names another; a store that cannot write now records it
+  // at the next reload or start.
+  void RecordPolicy(const policy::Policy& p) {
+    for (const auto& d : departments_) {
+      if (absl::Status s = RecordPolicyIn(*d, p); !s.ok()) {
+        Log().Error(
+            "cannot record the policy in the department's store; it is in force all the "
+            "same, and recorded at the next reload or start",
+            {{"store", d->name}, {"digest", p.digest()}, {"error", s.ToString()}});
+      }
+    }
+  }
+
+  absl::Status RecordPolicyIn(const Department& d, const policy::Policy& p) {
+    // The unsealed store: the event holds nothing personal, and recording
+    // needs no key from a privacy process that may not be up yet.
+    const command::Env env{d.store.get(), nullptr, d.name, d.department};
+    ASSIGN_OR_RETURN(policy::Recorded r, policy::RecordPolicy(env, p, options_.policy_file));
+    if (r.appended) {
+      Log().Info(
+          "policy recorded",
+          {{"store", d.name}, {"digest", p.digest()}, {"previous_digest", r.previous_digest}});
+    }
+    return absl::OkStatus();
+  }
+
   void HealthLoop() {
     std::unique_lock lock(health_mu_);
     while (!health_cv_.wait_for(lock, options_.health_interval, [&] { return health_stop_; })) {
@@ -491,6 +577,12 @@ class SuiteImpl final : public Suite {
     if (vault_) s.stores.push_back({"vault", vault_->Health()});
     if (privacy_store_) s.stores.push_back({"privacy", privacy_store_->Health()});
     if (auto space = GetDiskSpace(options_.data_dir); space.ok()) s.data_dir = *space;
+    if (policy_) {
+      s.policy = metrics::PolicySample{policy_->Get()->digest(),
+                                       reloads_applied_.load(std::memory_order_relaxed),
+                                       reloads_unchanged_.load(std::memory_order_relaxed),
+                                       reloads_refused_.load(std::memory_order_relaxed)};
+    }
     for (const auto& r : command::RunningReactors()) {
       for (const auto& p : r.positions) lag(r.consumer, p.tp, p.next_offset);
       s.consumer_totals.push_back({r.consumer, r.stats.replayed, r.stats.errors, r.stats.invalid});
@@ -525,9 +617,13 @@ class SuiteImpl final : public Suite {
     }
     auto d = std::make_unique<Department>();
     d->name = name;
+    d->department = factory->second.department;
     eventstore::Options eo;
     eo.path = (std::filesystem::path(options_.data_dir) / name).string();
     ASSIGN_OR_RETURN(d->store, eventstore::EventStore::Open(eo));
+    // Before the relay starts and before any command: the policy this store
+    // runs with is its first event from here on.
+    RETURN_IF_ERROR(RecordPolicyIn(*d, *policy_->Get()));
     if (keys_) {
       d->sealed = std::make_unique<privacy::SealingStore>(d->store.get(), keys_.get(),
                                                           factory->second.personal_indexes);
@@ -542,6 +638,7 @@ class SuiteImpl final : public Suite {
     deps.store = d->sealed ? d->sealed.get() : d->store.get();
     deps.bus = bus_.get();
     deps.keys = d->sealed ? keys_.get() : nullptr;
+    deps.policy = policy_.get();
     d->service = factory->second.make(deps);
     RETURN_IF_ERROR(d->service->Start());
     return d;
@@ -590,6 +687,9 @@ class SuiteImpl final : public Suite {
   }
 
   SuiteOptions options_;
+  // Read by every department on every command; outlives them.
+  std::unique_ptr<policy::Holder> policy_;
+  std::atomic<uint64_t> reloads_applied_{0}, reloads_unchanged_{0}, reloads_refused_{0};
   std::unique_ptr<bus::Bus> bus_;
   std::unique_ptr<privacy::Vault> vault_;
   RemoteKeys remote_keys_;                   // without a vault: its cache moves to keys_
@@ -621,6 +721,15 @@ class SuiteImpl final : public Suite {
 };
 
 }  // namespace
+
+absl::StatusOr<policy::Policy> LoadPolicyFile(const std::string& file) {
+  if (file.empty()) return policy::Policy::Defaults();
+  ASSIGN_OR_RETURN(policy::Policy p, policy::Policy::Load(file));
+  if (absl::Status s = server::CheckAccessPolicy(p); !s.ok()) {
+    return absl::InvalidArgumentError(file + ": " + std::string(s.message()));
+  }
+  return p;
+}
 
 absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(const SuiteOptions& options) {
   auto suite = std::make_unique<SuiteImpl>(options);

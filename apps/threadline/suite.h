@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "threadline/journey/http.h"
+#include "threadline/policy/policy.h"
 #include "threadline/server/server.h"
 
 namespace threadline::app {
@@ -28,6 +30,12 @@ struct SuiteOptions {
   std::string listen = "127.0.0.1:50051";
   // Bearer tokens; empty runs open (loopback only).
   std::string tokens_file;
+  // The operator's policy file (SLA targets, calendars, roles), re-read by
+  // ReloadPolicy (SIGHUP). Default: empty, the shipped policy.
+  std::string policy_file;
+  // The policy as LoadPolicyFile(policy_file) read it before the start, so
+  // that a bad file is refused like a bad flag. Unset: Start reads it.
+  std::optional<policy::Policy> policy;
   // Partitions of each topic when the suite creates them. Default: 6.
   int partitions = 6;
   // Replicas of each topic the suite creates on Kafka; -1: the broker's
@@ -94,7 +102,21 @@ class Suite {
   virtual void Shutdown() = 0;
   // Reloads the tokens file (SIGHUP).
   virtual void ReloadTokens() = 0;
+  // Re-reads the policy file (SIGHUP). A file LoadPolicyFile refuses is
+  // logged with its file, line and key, and the running policy stays in
+  // force whole. One with another digest is put in force (roles, then the
+  // departments' targets and limits), logged, and recorded as PolicyChanged
+  // in every department store of this process. Called from one thread.
+  virtual void ReloadPolicy() = 0;
 };
+
+// Reads a policy file (policy::Policy::Load) and checks that its roles name
+// real methods (server::CheckAccessPolicy): what `serve` refuses to start
+// with, a reload keeps out, and `policy check` reports. Errors are
+// INVALID_ARGUMENT or NOT_FOUND, their message starting with the file
+// ("policy.yaml:5: sla.tickets[0].prority: unknown key; ..."). An empty
+// `file` is the shipped policy.
+[[nodiscard]] absl::StatusOr<policy::Policy> LoadPolicyFile(const std::string& file);
 
 // Rebuilds the event store `name` (sales, installation, support, billing or
 // privacy) from its own topic into the fresh directory `path`

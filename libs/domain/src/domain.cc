@@ -64,6 +64,8 @@ v1::Department DepartmentOf(const v1::EventEnvelope& e) {
   if (n >= 140 && n < 170) return v1::DEPARTMENT_SUPPORT;
   if (n >= 170 && n < 200) return v1::DEPARTMENT_BILLING;
   if (n >= 200 && n < 220) return v1::DEPARTMENT_PRIVACY;
+  // 220-239 are the suite's (PolicyChanged): of no one department, recorded
+  // in each department's store. Unknown numbers are no department's either.
   return v1::DEPARTMENT_UNSPECIFIED;
 }
 

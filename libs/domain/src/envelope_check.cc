@@ -28,6 +28,13 @@ absl::Status Invalid(std::string_view field, std::string_view why) {
 // command checks it as text of at most kMaxIdLength bytes, not as an id.
 bool IsTextNamedLikeAnId(const std::string& name) { return name == "technician_id"; }
 
+// A string field's longest value: kMaxTextLength, except the policy text a
+// PolicyChanged records and text the command bounds like an id.
+size_t MaxTextLength(const pb::FieldDescriptor& f) {
+  if (f.full_name() == "threadline.v1.PolicyChanged.source") return kMaxPolicySourceBytes;
+  return IsTextNamedLikeAnId(std::string(f.name())) ? kMaxIdLength : kMaxTextLength;
+}
+
 bool IsIdField(const pb::FieldDescriptor& f) {
   std::string name(f.name());
   if (IsTextNamedLikeAnId(name)) return false;
@@ -85,8 +92,7 @@ absl::Status CheckMessage(const pb::Message& m, const std::string& path, int dep
           if (IsIdField(*f)) {
             RETURN_IF_ERROR(CheckId(at, v));
           } else {
-            bool short_text = IsTextNamedLikeAnId(std::string(f->name()));
-            RETURN_IF_ERROR(CheckText(at, v, short_text ? kMaxIdLength : kMaxTextLength));
+            RETURN_IF_ERROR(CheckText(at, v, MaxTextLength(*f)));
           }
           break;
         }

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "threadline/domain/domain.h"
 #include "threadline/domain/envelope_check.h"
 #include "threadline/testing/testing.h"
 #include "threadline/v1/envelope.pb.h"
@@ -421,6 +422,25 @@ TEST(ValidateEnvelopeTest, RefusesBadTextEnumsAndTimesAtAnyDepth) {
               IsInvalidMentioning("occurred_at:"));
   EXPECT_THAT(with([](auto& e) { e.mutable_ticket_opened()->mutable_sla_due_at()->set_nanos(-1); }),
               IsInvalidMentioning("ticket_opened.sla_due_at:"));
+}
+
+// The operator's policy text is longer than any client's text may be, and
+// still bounded; every other field of a PolicyChanged is text as usual.
+TEST(ValidateEnvelopeTest, APolicyTextMayBeLongerThanOtherTextButIsBounded) {
+  v1::EventEnvelope e;
+  e.set_event_id("0190a0b0-c0d0-7e0f-8000-100000000002");
+  e.set_aggregate_type("policy");
+  e.set_aggregate_id("support");
+  auto* p = e.mutable_policy_changed();
+  p->set_digest(std::string(64, 'a'));
+  p->set_source(std::string(kMaxPolicySourceBytes, 'y'));
+  EXPECT_OK(ValidateEnvelope(e));
+  p->set_source(std::string(kMaxPolicySourceBytes + 1, 'y'));
+  EXPECT_THAT(ValidateEnvelope(e), IsInvalidMentioning("policy_changed.source: is 262145 bytes"));
+  p->set_source("sla: {}\n");
+  p->set_file(std::string(kMaxTextLength + 1, 'f'));
+  EXPECT_THAT(ValidateEnvelope(e), IsInvalidMentioning("policy_changed.file:"));
+  EXPECT_EQ(DepartmentOf(e), v1::DEPARTMENT_UNSPECIFIED);
 }
 
 TEST(ValidateTest, LogLinesKeepNoQuotedValue) {

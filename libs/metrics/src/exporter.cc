@@ -215,6 +215,21 @@ void AddSuite(Families& f, const SuiteSample& s) {
               "times the store recovered from a write error by itself", l,
               static_cast<double>(st.health.recoveries));
   }
+  if (s.policy) {
+    f.Gauge("threadline_policy_info",
+            "1, labelled with the SHA-256 of the policy in force (threadline policy check FILE "
+            "prints a file's)",
+            {{"digest", s.policy->digest}}, 1);
+    const std::string help =
+        "policy reloads (SIGHUP): applied a file with another digest, found it unchanged, or "
+        "refused it and kept the policy in force";
+    f.Counter("threadline_policy_reloads_total", help, {{"result", "applied"}},
+              static_cast<double>(s.policy->reloads_applied));
+    f.Counter("threadline_policy_reloads_total", help, {{"result", "unchanged"}},
+              static_cast<double>(s.policy->reloads_unchanged));
+    f.Counter("threadline_policy_reloads_total", help, {{"result", "refused"}},
+              static_cast<double>(s.policy->reloads_refused));
+  }
   if (s.data_dir) {
     f.Gauge("threadline_data_dir_free_bytes",
             "bytes free for the stores on the data directory's filesystem (statvfs f_bavail)", {},

@@ -98,6 +98,23 @@ TEST(ExporterTest, RendersStoreWritesAndFreeSpace) {
   EXPECT_EQ(text.find("threadline_data_dir_free_bytes"), std::string::npos) << text;
 }
 
+TEST(ExporterTest, RendersThePolicyInForceAndItsReloads) {
+  SuiteSample sample;
+  sample.policy = PolicySample{std::string(64, 'a'), 2, 1, 3};
+  ExporterOptions o;
+  o.listen = "127.0.0.1:0";
+  auto exporter = Exporter::Start(o, nullptr, [&] { return sample; });
+  ASSERT_TRUE(exporter.ok()) << exporter.status();
+  const std::string text = (*exporter)->Render();
+  auto has = [&](const std::string& line) {
+    EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "\n" << text;
+  };
+  has("threadline_policy_info{digest=\"" + std::string(64, 'a') + "\"} 1");
+  has("threadline_policy_reloads_total{result=\"applied\"} 2");
+  has("threadline_policy_reloads_total{result=\"unchanged\"} 1");
+  has("threadline_policy_reloads_total{result=\"refused\"} 3");
+}
+
 TEST(ExporterTest, AddressInUseIsUnavailable) {
   ExporterOptions o;
   o.listen = "127.0.0.1:0";

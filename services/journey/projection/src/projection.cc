@@ -337,6 +337,11 @@ v1::TimelineEntry ToEntry(const v1::EventEnvelope& e) {
       refs["export_id"] = e.customer_data_exported().export_id();
       s = "Personal data exported on request";
       break;
+    case v1::EventEnvelope::kPolicyChanged:
+      // Recorded without a customer, so the projector keeps it as seen
+      // only; an entry exists when a test or a tool asks for one.
+      s = "Policy changed to " + e.policy_changed().digest().substr(0, 12);
+      break;
     case v1::EventEnvelope::PAYLOAD_NOT_SET:
       s = "Unknown event";
       break;

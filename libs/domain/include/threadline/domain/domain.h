@@ -47,7 +47,10 @@ std::string DeterministicBytes(const google::protobuf::MessageLite& m);
 // "Unknown" when no payload is set.
 std::string EventType(const v1::EventEnvelope& e);
 
-// The department that owns an event type.
+// The department that owns an event type, by its payload's number: sales
+// 100-119, installation 120-139, support 140-169, billing 170-199, privacy
+// 200-219. DEPARTMENT_UNSPECIFIED for the suite's own events (220-239,
+// PolicyChanged), which every department store records, and for none.
 v1::Department DepartmentOf(const v1::EventEnvelope& e);
 
 // Clocks of two machines differ: a stated time up to this far ahead of the

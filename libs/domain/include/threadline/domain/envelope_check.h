@@ -21,7 +21,8 @@ namespace threadline::domain {
 //   a key); technician_id, free text the command bounds to kMaxIdLength,
 //   is checked as such;
 // - every other string, at any depth, is valid UTF-8 of at most
-//   kMaxTextLength bytes with no NUL;
+//   kMaxTextLength bytes with no NUL (a PolicyChanged's source, the
+//   operator's policy text, at most kMaxPolicySourceBytes);
 // - every enum, at any depth, is a value this build knows;
 // - every timestamp that is set lies within [2000-01-01, 2100-01-01).
 // Fields left unset are not checked: what a consumer requires of a payload

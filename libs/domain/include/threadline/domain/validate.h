@@ -32,6 +32,11 @@ inline constexpr size_t kMaxEventBytes = 512 * 1024;
 // The largest envelope a consumer takes from a bus (Kafka's default
 // message.max.bytes is about the same): room for any sealed kMaxEventBytes.
 inline constexpr size_t kMaxEnvelopeBytes = 1024 * 1024;
+// The longest policy text a PolicyChanged event carries (the one string of
+// an event longer than kMaxTextLength: operator configuration, not a
+// client's input). Real policy files are a few KiB; a longer one is
+// recorded by its digest alone.
+inline constexpr size_t kMaxPolicySourceBytes = 256 * 1024;
 // 10^13 minor units (100 billion in a two-decimal currency): far above any
 // real customer amount, and small enough that summing kMaxRepeated lines
 // many times over can never overflow int64.

@@ -71,6 +71,14 @@ struct StoreSample {
   StoreHealth health;
 };
 
+// The policy this process runs with, and what its reloads did.
+struct PolicySample {
+  std::string digest;              // policy::Policy::digest() of the policy in force
+  uint64_t reloads_applied = 0;    // put a file with another digest in force
+  uint64_t reloads_unchanged = 0;  // found the digest in force
+  uint64_t reloads_refused = 0;    // refused a file; the policy in force stayed
+};
+
 // Everything but the gRPC stats, taken at scrape time.
 struct SuiteSample {
   std::vector<DepartmentSample> departments;
@@ -85,6 +93,7 @@ struct SuiteSample {
   std::vector<StoreSample> stores;
   // The filesystem of the data directory, when statvfs could read it.
   std::optional<DiskSpace> data_dir;
+  std::optional<PolicySample> policy;
 };
 
 struct ExporterOptions {
