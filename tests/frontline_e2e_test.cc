@@ -1,7 +1,10 @@
-// Front-line authority through the real binary (label e2e): the person on
-// the phone acts for the customer across departments within the policy's
-// limits, and only what exceeds them waits for a supervisor. One token per
-// role; every step is a real gRPC call over TCP.
+// Front-line authority through the real binary (label e2e), with an
+// operator's policy file: the person on the phone acts for the customer
+// across departments within the policy's limits, and only what exceeds them
+// waits for a supervisor. One token per role; every step is a real gRPC
+// call over TCP.
+
+#include <fstream>
 
 #include "security_support.h"
 #include "threadline/testing/testing.h"
@@ -17,6 +20,38 @@ constexpr char kSupervisor[] = "frontline-supervisor-token-012345";
 constexpr char kSales[] = "frontline-sales-token-0123456789ab";
 constexpr char kInstallation[] = "frontline-installation-token-0123";
 
+// The operator's file from the issue that asked for front-line authority:
+// an office calendar, two SLA rows and support's rights and limit.
+constexpr char kPolicy[] = R"(calendars:
+  berlin-office:
+    time_zone: Europe/Berlin
+    hours:                      # weekdays not listed are closed
+      mon: ["08:00-12:00", "13:00-18:00"]
+      tue: ["08:00-12:00", "13:00-18:00"]
+      wed: ["08:00-12:00", "13:00-18:00"]
+      thu: ["08:00-12:00", "13:00-18:00"]
+      fri: ["08:00-12:00", "13:00-16:00"]
+    holidays: ["2026-12-24", "2026-12-25", "2026-12-26", "2027-01-01"]
+sla:
+  tickets:
+    - category: complaint       # TicketCategory without its prefix, lower case
+      priority: high
+      first_response: {within: 2h, calendar: berlin-office}
+      resolution: {within: 8h, calendar: berlin-office}
+    - category: question
+      priority: normal
+      first_response: {within: 4h}        # no calendar: wall-clock time
+      resolution: {within: 3d}
+  missed_call_callback: {within: 2h, calendar: berlin-office}
+  at_risk_at: 0.8
+roles:
+  support:
+    may: ["SupportService/*", "BillingService/GrantCredit",
+          "InstallationService/ProposeAppointment", "InstallationService/ConfirmAppointment",
+          "InstallationService/DeclineAppointment", "SalesService/LogContact", "JourneyService/*"]
+    credit_limit: {amount_minor: 2000, currency: EUR}
+)";
+
 class Frontline : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -26,9 +61,13 @@ class Frontline : public ::testing::Test {
                              {kSupervisor, "supervisor"},
                              {kSales, "sales"},
                              {kInstallation, "installation"}});
-    suite_ = std::make_unique<SuiteProcess>(
-        (dir_.path() / "data").string(), std::vector<std::string>{"--tokens-file", tokens.string()},
-        (dir_.path() / "suite.log").string());
+    const auto policy = dir_.path() / "policy.yaml";
+    std::ofstream(policy) << kPolicy;
+    suite_ =
+        std::make_unique<SuiteProcess>((dir_.path() / "data").string(),
+                                       std::vector<std::string>{"--tokens-file", tokens.string(),
+                                                                "--policy-file", policy.string()},
+                                       (dir_.path() / "suite.log").string());
   }
 
   template <typename R>
@@ -176,6 +215,33 @@ TEST_F(Frontline, SupportConfirmsAnAppointmentForTheCustomerOnThePhone) {
                 ->CompleteInstallation(Ctx(kSupport).get(), complete, &done)
                 .error_code(),
             StatusCode::PERMISSION_DENIED);
+}
+
+// The file's service levels are in force: a high complaint gets a
+// first-response clock (the shipped policy has none) in office hours.
+TEST_F(Frontline, TheFilesServiceLevelsApplyToANewComplaint) {
+  ASSERT_NO_FATAL_FAILURE(GivenACustomerWithAnOrder());
+  auto open = Cmd<v1::OpenTicketRequest>();
+  open.set_customer_id(customer_);
+  open.set_category(v1::TICKET_CATEGORY_COMPLAINT);
+  open.set_priority(v1::TICKET_PRIORITY_HIGH);
+  open.set_subject("No signal since the visit");
+  v1::OpenTicketResponse opened;
+  grpc::Status s = suite_->Support()->OpenTicket(Ctx(kSupport).get(), open, &opened);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::GetTicketRequest get;
+  get.set_ticket_id(opened.ticket_id());
+  v1::Ticket ticket;
+  ASSERT_TRUE(suite_->Support()->GetTicket(Ctx(kSupport).get(), get, &ticket).ok());
+  ASSERT_TRUE(ticket.has_first_response_due_at());
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  // 2 h of office time is at least 2 h away, and the resolution after it.
+  EXPECT_GE(ticket.first_response_due_at().seconds(), now + 2 * 3600 - 60);
+  EXPECT_GE(ticket.resolution_due_at().seconds(), now + 8 * 3600 - 60);
+  EXPECT_GT(ticket.resolution_due_at().seconds(), ticket.first_response_due_at().seconds());
+  EXPECT_EQ(ticket.sla_due_at().seconds(), ticket.resolution_due_at().seconds());
 }
 
 TEST_F(Frontline, SalesStillMayNotRecordAPayment) {
