@@ -87,24 +87,10 @@ TEST(JourneyKafka, SigkillUnderLoadLosesAndDoublesNothingAndRebuildEqualsLive) {
   // Rebuild from offset 0 into a fresh store; it must equal the live one.
   journey.Kill(SIGTERM);
   ASSERT_GE(journey.process()->Wait(std::chrono::seconds(30)), 0);
-  const std::string rebuilt = (dir.path() / "rebuilt").string();
-  RunThreadline({"journey", "rebuild", "--out", rebuilt, "--kafka-brokers", brokers, "--data-dir",
-                 (dir.path() / "scratch").string(), "--privacy-address", privacy->address()},
-                (dir.path() / "rebuild.log").string());
-  // Only this test's customers: other tests write to the same broker, and
-  // the rebuild reads events published after the live projector stopped.
-  auto fingerprint = [&](const std::string& path, const std::string& log) {
-    std::vector<std::string> args = {
-        "journey", "fingerprint",       "--path",          path, "--kafka-brokers",
-        brokers,   "--privacy-address", privacy->address()};
-    for (const auto& [customer, ids] : acked) {
-      args.push_back("--customer");
-      args.push_back(customer);
-    }
-    return LastLine(RunThreadline(args, (dir.path() / log).string()));
-  };
-  std::string live_digest = fingerprint(journey_dir + "/journey", "fp-live.log");
-  std::string rebuilt_digest = fingerprint(rebuilt, "fp-rebuilt.log");
+  std::vector<std::string> customers;
+  for (const auto& [customer, ids] : acked) customers.push_back(customer);
+  const auto [live_digest, rebuilt_digest] = LiveAndRebuiltFingerprints(
+      journey_dir + "/journey", dir.path(), brokers, privacy->address(), customers);
   EXPECT_EQ(live_digest.substr(0, live_digest.find(':')), std::to_string(total));
   EXPECT_EQ(live_digest, rebuilt_digest);
 }

@@ -142,22 +142,8 @@ TEST(PolicyReloadKafka, ARebuildAfterAPolicyChangeGivesTheCardsOfTheLiveJourney)
   // Rebuilt from offset 0 with today's policy in force: the same cards.
   journey.Kill(SIGTERM);
   ASSERT_GE(journey.process()->Wait(std::chrono::seconds(30)), 0);
-  const std::string rebuilt = (dir.path() / "rebuilt").string();
-  RunThreadline({"journey", "rebuild", "--out", rebuilt, "--kafka-brokers", brokers, "--data-dir",
-                 (dir.path() / "scratch").string(), "--privacy-address", privacy->address()},
-                (dir.path() / "rebuild.log").string());
-  auto fingerprint = [&](const std::string& path, const std::string& log) {
-    std::vector<std::string> args = {
-        "journey", "fingerprint",       "--path",          path, "--kafka-brokers",
-        brokers,   "--privacy-address", privacy->address()};
-    for (const auto& customer : customers) {
-      args.push_back("--customer");
-      args.push_back(customer);
-    }
-    return LastLine(RunThreadline(args, (dir.path() / log).string()));
-  };
-  const std::string live = fingerprint(journey_dir + "/journey", "fp-live.log");
-  const std::string again = fingerprint(rebuilt, "fp-rebuilt.log");
+  const auto [live, again] = LiveAndRebuiltFingerprints(journey_dir + "/journey", dir.path(),
+                                                        brokers, privacy->address(), customers);
   EXPECT_EQ(live.substr(0, live.find(':')), std::to_string(total));
   EXPECT_EQ(live, again);
 }

@@ -148,4 +148,24 @@ std::string LastLine(const std::string& text) {
   return text.substr(start, end - start + 1);
 }
 
+std::pair<std::string, std::string> LiveAndRebuiltFingerprints(
+    const std::string& live_path, const std::filesystem::path& dir, const std::string& brokers,
+    const std::string& privacy_address, const std::vector<std::string>& customers) {
+  const std::string rebuilt = (dir / "rebuilt").string();
+  RunThreadline({"journey", "rebuild", "--out", rebuilt, "--kafka-brokers", brokers, "--data-dir",
+                 (dir / "scratch").string(), "--privacy-address", privacy_address},
+                (dir / "rebuild.log").string());
+  auto fingerprint = [&](const std::string& path, const std::string& log) {
+    std::vector<std::string> args = {
+        "journey", "fingerprint",       "--path",       path, "--kafka-brokers",
+        brokers,   "--privacy-address", privacy_address};
+    for (const auto& customer : customers) {
+      args.push_back("--customer");
+      args.push_back(customer);
+    }
+    return LastLine(RunThreadline(args, (dir / log).string()));
+  };
+  return {fingerprint(live_path, "fp-live.log"), fingerprint(rebuilt, "fp-rebuilt.log")};
+}
+
 }  // namespace threadline::testing

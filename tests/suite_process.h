@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -118,5 +119,14 @@ int RunThreadlineStatus(const std::vector<std::string>& args, const std::string&
 
 // The last non-empty line of `text` (a command's answer after its logs).
 std::string LastLine(const std::string& text);
+
+// The journey at `live_path` (its process stopped) rebuilt from offset 0 of
+// the department topics on `brokers` into DIR/rebuilt, and the fingerprints
+// of `customers` in both, as `threadline journey fingerprint` prints them
+// ("EVENTS:DIGEST"): {live, rebuilt}. Only the test's own customers, since
+// other tests write to the same broker.
+std::pair<std::string, std::string> LiveAndRebuiltFingerprints(
+    const std::string& live_path, const std::filesystem::path& dir, const std::string& brokers,
+    const std::string& privacy_address, const std::vector<std::string>& customers);
 
 }  // namespace threadline::testing
