@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "threadline/command/testing.h"
 #include "threadline/domain/envelope_check.h"
 #include "threadline/domain/validate.h"
 #include "threadline/testing/testing.h"
@@ -24,13 +25,11 @@ Policy Parsed(std::string_view yaml) {
 class RecordTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    eventstore::Options o;
-    o.path = (dir_.path() / "store").string();
-    o.sync = false;
-    auto s = eventstore::EventStore::Open(o);
-    ASSERT_OK(s);
-    store_ = std::move(*s);
-    env_ = command::Env{store_.get(), nullptr, "support", v1::DEPARTMENT_SUPPORT};
+    auto d = command::testing::OpenTestDepartment(dir_.path(), "support", v1::DEPARTMENT_SUPPORT,
+                                                  nullptr);
+    ASSERT_OK(d);
+    store_ = std::move(d->store);
+    env_ = d->env;
   }
 
   std::vector<v1::EventEnvelope> Stream() {
