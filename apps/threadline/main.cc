@@ -15,6 +15,7 @@
 #include "suite.h"
 #include "threadline/common/log.h"
 #include "threadline/eventstore/event_store.h"
+#include "threadline/metrics/build_info.h"
 #include "threadline/policy/policy.h"
 #include "threadline/server/signals.h"
 
@@ -221,6 +222,9 @@ int CheckPolicy(const std::string& file) {
 int main(int argc, char** argv) {
   CLI::App app{"Threadline: one thread per customer, across every department"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "threadline " +
+                                        std::string(threadline::metrics::BuildVersion()) + " (" +
+                                        std::string(threadline::metrics::BuildCommit()) + ")");
   threadline::app::SuiteOptions options;
   std::vector<std::string> kafka_config;
   std::string targets = "all";

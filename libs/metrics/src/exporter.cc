@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "threadline/domain/topics.h"
+#include "threadline/metrics/build_info.h"
 
 namespace threadline::metrics {
 namespace {
@@ -199,6 +200,9 @@ void AddSuite(Families& f, const SuiteSample& s) {
             "1 when the service reports SERVING on the gRPC health service", {{"service", service}},
             serving ? 1 : 0);
   }
+  f.Gauge("threadline_build_info",
+          "1, labelled with the version and source commit of this binary (threadline --version)",
+          {{"version", std::string(BuildVersion())}, {"commit", std::string(BuildCommit())}}, 1);
   f.Gauge("threadline_bus_reachable", "1 when the last look at the bus succeeded", {},
           s.bus_reachable ? 1 : 0);
   for (const auto& st : s.stores) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "threadline/metrics/build_info.h"
+
 namespace threadline::metrics {
 namespace {
 
@@ -113,6 +115,20 @@ TEST(ExporterTest, RendersThePolicyInForceAndItsReloads) {
   has("threadline_policy_reloads_total{result=\"applied\"} 2");
   has("threadline_policy_reloads_total{result=\"unchanged\"} 1");
   has("threadline_policy_reloads_total{result=\"refused\"} 3");
+}
+
+TEST(ExporterTest, RendersWhatBinaryThisIs) {
+  SuiteSample sample;
+  ExporterOptions o;
+  o.listen = "127.0.0.1:0";
+  auto exporter = Exporter::Start(o, nullptr, [&] { return sample; });
+  ASSERT_TRUE(exporter.ok()) << exporter.status();
+  const std::string text = (*exporter)->Render();
+  EXPECT_FALSE(BuildVersion().empty());
+  EXPECT_FALSE(BuildCommit().empty());
+  const std::string line = "threadline_build_info{version=\"" + std::string(BuildVersion()) +
+                           "\",commit=\"" + std::string(BuildCommit()) + "\"} 1";
+  EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "\n" << text;
 }
 
 TEST(ExporterTest, AddressInUseIsUnavailable) {
